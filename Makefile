@@ -1,0 +1,65 @@
+# Faultline — `make run` to try it, `make test` to check everything. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: help run test lint typecheck check pytest venv runtime image worker bench migrate demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv: $(STAMP) ## create .venv with the pinned dependencies
+
+runtime: venv ## prepare the bubblewrap sandbox runtime (var/sandbox-runtime)
+	scripts/prepare_bwrap_runtime.sh
+
+image: venv ## build the Docker sandbox image locally (no registry needed)
+	scripts/build_sandbox_image.sh
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+demo: migrate ## load exercises and demo accounts, interviews, graded results
+	$(PY) manage.py sync_exercises
+	$(PY) manage.py seed_demo
+
+run: runtime demo ## run Faultline on this machine (embedded mode, PORT=8000)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
+
+worker: venv ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
+	$(VENV)/bin/celery -A faultline --workdir platform worker -l info -Q faultline --concurrency $${SANDBOX_SLOTS:-2}
+
+lint: venv ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv ## mypy
+	$(VENV)/bin/mypy platform sandbox rubrics exercises manage.py
+
+# Two passes: embedded settings (SQLite, in-process), then production settings
+# against the machine's PostgreSQL and Redis with real Celery worker processes.
+PROD_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/faultline} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} SECRET_KEY=test-only-secret \
+	SANDBOX_BACKEND=$${TEST_PROD_SANDBOX:-docker}
+
+pytest: venv runtime
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PROD_ENV) $(VENV)/bin/pytest -m production $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## everything the project checks: ruff, mypy, pytest
+
+bench: runtime ## print the benchmark numbers
+	$(PY) benchmarks/sandbox_bench.py
+	$(PY) benchmarks/grading_bench.py
+
+clean: ## remove the venv, the database and the sandbox runtime
+	rm -rf $(VENV) var

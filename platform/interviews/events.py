@@ -1,0 +1,61 @@
+"""Append to the timeline and tell the interview's websocket group, after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from interviews.models import Interview, TimelineEvent
+
+
+def group_name(interview_id: int, audience: str = "all") -> str:
+    """Two groups per interview: everyone, and staff only (notes, hidden-suite detail)."""
+    return f"interview-{interview_id}-{audience}"
+
+
+def broadcast(interview_id: int, message: dict[str, Any], *, audience: str = "all") -> None:
+    """Send `message` to the interview's group once the current transaction commits.
+
+    A message sent before commit could announce a row that a rollback then
+    erases, or reach a client that reloads and does not find it yet.
+    """
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        async_to_sync(layer.group_send)(
+            group_name(interview_id, audience), {"type": "interview.event", "event": message}
+        )
+
+    transaction.on_commit(send)
+
+
+def record(
+    interview: Interview,
+    kind: str,
+    *,
+    actor: str = "",
+    data: dict[str, Any] | None = None,
+    audience: str = TimelineEvent.Audience.ALL,
+    notify: bool = True,
+) -> TimelineEvent:
+    event = TimelineEvent.objects.create(
+        interview=interview, kind=kind, actor=actor, data=data or {}, audience=audience
+    )
+    if notify:
+        broadcast(
+            interview.pk,
+            {
+                "kind": kind,
+                "at": event.at.isoformat(),
+                "actor": actor,
+                "data": event.data,
+                "id": event.pk,
+            },
+            audience=audience,
+        )
+    return event

@@ -1,0 +1,162 @@
+"""Workflows on interviews. Views and consumers call these; they never touch models directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from interviews import events
+from interviews.models import (
+    CandidateInvite,
+    Exercise,
+    Interview,
+    TimelineEvent,
+    WorkspaceFile,
+    hash_token,
+)
+
+# Limits on what a candidate can keep in their workspace.
+MAX_FILES = 200
+MAX_FILE_BYTES = 256 * 1024
+MAX_TOTAL_BYTES = 4 * 1024 * 1024
+
+
+class WorkspaceLimitError(ValueError):
+    """A workspace change would break a size or count limit; the message says which."""
+
+
+class InviteError(Exception):
+    """An invite token cannot be used; the message is for the person holding it."""
+
+
+def interview_create(
+    *,
+    exercise: Exercise,
+    candidate_name: str,
+    candidate_email: str,
+    interviewers: Iterable[AbstractBaseUser],
+    created_by: AbstractBaseUser | None,
+    scheduled_at: datetime | None = None,
+    duration_minutes: int | None = None,
+    starter_files: Mapping[str, str],
+    invite_ttl: timedelta | None = None,
+) -> tuple[Interview, str]:
+    """Schedule an interview with its workspace and an invite; returns it and the raw invite token."""
+    with transaction.atomic():
+        interview = Interview.objects.create(
+            exercise=exercise,
+            exercise_version=exercise.version_hash,
+            candidate_name=candidate_name,
+            candidate_email=candidate_email,
+            created_by=created_by,
+            scheduled_at=scheduled_at or timezone.now(),
+            duration_minutes=duration_minutes or exercise.time_box_minutes,
+        )
+        interview.interviewers.set(list(interviewers))
+        WorkspaceFile.objects.bulk_create(
+            WorkspaceFile(interview=interview, path=path, content=content)
+            for path, content in sorted(starter_files.items())
+        )
+        _, token = CandidateInvite.issue(interview, ttl=invite_ttl)
+        events.record(
+            interview,
+            TimelineEvent.Kind.CREATED,
+            actor=getattr(created_by, "username", ""),
+            data={"exercise": exercise.slug},
+        )
+    return interview, token
+
+
+def invite_reissue(*, interview: Interview, ttl: timedelta | None = None) -> str:
+    """Revoke every live invite of the interview and issue a new one; returns the raw token."""
+    with transaction.atomic():
+        interview.invites.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        _, token = CandidateInvite.issue(interview, ttl=ttl)
+    return token
+
+
+def invite_revoke(*, interview: Interview) -> int:
+    return interview.invites.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def invite_redeem(*, token: str) -> Interview:
+    """The interview an invite token opens, or InviteError saying why it cannot."""
+    invite = (
+        CandidateInvite.objects.select_related("interview", "interview__exercise")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invite is None:
+        raise InviteError("This invite link is not valid. Check that you copied all of it.")
+    problem = invite.problem()
+    if problem:
+        raise InviteError(problem)
+    if invite.redeemed_at is None:
+        CandidateInvite.objects.filter(pk=invite.pk).update(redeemed_at=timezone.now())
+        events.record(invite.interview, TimelineEvent.Kind.JOINED, actor="candidate")
+    return invite.interview
+
+
+def interview_start(*, interview: Interview, actor: str) -> Interview:
+    interview = interview.transition(Interview.State.LIVE)
+    events.record(interview, TimelineEvent.Kind.STARTED, actor=actor)
+    return interview
+
+
+def interview_end(*, interview: Interview, actor: str) -> Interview:
+    """End the interview and enqueue final grading of the workspace as it is now."""
+    from grading.services import grading_request  # grading depends on interviews, not back
+
+    with transaction.atomic():
+        interview = interview.transition(Interview.State.ENDED)
+        events.record(interview, TimelineEvent.Kind.ENDED, actor=actor)
+        grading_request(interview=interview, requested_by=actor)
+    return interview
+
+
+def task_reveal_next(*, interview: Interview, actor: str) -> dict[str, Any] | None:
+    """Reveal the exercise's next task to the candidate; None when all are revealed."""
+    with transaction.atomic():
+        locked = Interview.objects.select_for_update().get(pk=interview.pk)
+        tasks = locked.exercise.tasks
+        if locked.revealed_tasks >= len(tasks):
+            return None
+        task = tasks[locked.revealed_tasks]
+        locked.revealed_tasks += 1
+        locked.save(update_fields=["revealed_tasks"])
+        events.record(
+            locked,
+            TimelineEvent.Kind.TASK_REVEALED,
+            actor=actor,
+            data={"index": locked.revealed_tasks - 1, "title": task.get("title", "")},
+        )
+    interview.revealed_tasks = locked.revealed_tasks
+    return task
+
+
+def workspace_files(interview: Interview) -> dict[str, str]:
+    return dict(interview.files.values_list("path", "content"))
+
+
+def workspace_check(files: Mapping[str, str]) -> None:
+    """Raise WorkspaceLimitError naming the limit a set of files breaks."""
+    if len(files) > MAX_FILES:
+        raise WorkspaceLimitError(f"too many files: {len(files)} (the limit is {MAX_FILES})")
+    total = 0
+    for path, content in files.items():
+        size = len(content.encode())
+        if size > MAX_FILE_BYTES:
+            raise WorkspaceLimitError(
+                f"{path} is {size // 1024} KB (the limit is {MAX_FILE_BYTES // 1024} KB per file)"
+            )
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise WorkspaceLimitError(
+            f"the files total {total // 1024} KB (the limit is {MAX_TOTAL_BYTES // 1024} KB)"
+        )

@@ -1,0 +1,31 @@
+"""A hiring manager's decision on an interview."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from interviews.models import Interview
+
+
+class Decision(models.Model):
+    class Outcome(models.TextChoices):
+        ADVANCE = "advance", "Advance"
+        HOLD = "hold", "Hold"
+        REJECT = "reject", "Reject"
+
+    interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="decisions")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    comment = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        permissions = [("review_interview", "Can review scorecards and record decisions")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ({self.interview_id})"
