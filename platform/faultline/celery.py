@@ -11,3 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "faultline.settings")
 app = Celery("faultline")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Interviews whose time box ran out are ended (and graded) even if nobody clicks "End".
+app.conf.beat_schedule = {
+    "end-overdue-interviews": {
+        "task": "interviews.tasks.end_overdue_interviews",
+        "schedule": 30.0,
+    }
+}

@@ -1,0 +1,77 @@
+"""Live progress of test runs, as the candidate and the staff are allowed to see it.
+
+Visible runs are the candidate's own tests: everyone in the room sees them.
+Hidden runs are the grading suite: their details go only to the staff group;
+the candidate learns only that their submission is queued, running or graded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grading.models import Scorecard, TestRun
+from interviews.events import broadcast
+
+
+def queue_position(run: TestRun) -> int | None:
+    """1 for the next run to start; None when the run is not waiting."""
+    if run.state != TestRun.State.QUEUED:
+        return None
+    ahead = TestRun.objects.filter(state=TestRun.State.QUEUED, created_at__lt=run.created_at)
+    return ahead.count() + 1
+
+
+def run_view(run: TestRun, *, staff: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": run.pk,
+        "kind": run.kind,
+        "state": run.state,
+        "queue_position": queue_position(run),
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "attempts": run.attempts,
+        # An infrastructure error is the platform's fault, and says so.
+        "infra_error": (
+            "The platform could not run the tests; this is not your code's fault. "
+            "Try again in a moment."
+            if run.state == TestRun.State.ERROR and not staff
+            else run.infra_error
+        ),
+    }
+    if run.kind == TestRun.Kind.VISIBLE or staff:
+        view["tests"] = run.tests
+        view["output"] = run.result.get("output", "")
+        view["summary"] = run.result.get("summary", {})
+    return view
+
+
+def announce(run: TestRun) -> None:
+    """Tell the room where a run is now (after the current transaction commits)."""
+    if run.kind == TestRun.Kind.VISIBLE:
+        broadcast(run.interview_id, {"kind": "run", "run": run_view(run, staff=False)})
+        return
+    broadcast(run.interview_id, {"kind": "run", "run": run_view(run, staff=True)}, audience="staff")
+    broadcast(
+        run.interview_id,
+        {
+            "kind": "submission",
+            "run": {"id": run.pk, "state": run.state, "queue_position": queue_position(run)},
+        },
+    )
+
+
+def one_test_finished(run: TestRun, test: dict[str, Any]) -> None:
+    audience = "all" if run.kind == TestRun.Kind.VISIBLE else "staff"
+    broadcast(
+        run.interview_id,
+        {"kind": "run.test", "run_id": run.pk, "test": test},
+        audience=audience,
+    )
+
+
+def scored(scorecard: Scorecard) -> None:
+    broadcast(
+        scorecard.interview_id,
+        {"kind": "scorecard", "overall": scorecard.overall, "scorecard": scorecard.data},
+        audience="staff",
+    )

@@ -1,0 +1,300 @@
+"""Workflows of the grading pipeline: request a run, execute it, score it.
+
+Requests create an immutable Snapshot and a TestRun and enqueue the work after
+the transaction commits, returning at once. Execution is idempotent: a run
+that already finished is never executed again, and a hidden run produces at
+most one scorecard.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from grading import engine, progress, queue
+from grading.models import Rating, Scorecard, Snapshot, TestRun
+from interviews import events
+from interviews.models import IllegalTransition, Interview, TimelineEvent
+from interviews.services import workspace_check, workspace_files
+
+log = logging.getLogger(__name__)
+
+# A run whose holder has not been heard from for this long is presumed dead
+# and may be taken over by a redelivered task.
+LEASE_SECONDS = 60
+
+
+class RateLimited(Exception):
+    """Too many runs in a short time; the message is for the candidate."""
+
+
+class InfrastructureError(Exception):
+    """The platform could not run the tests (retried; never the candidate's fault)."""
+
+
+def _snapshot(interview: Interview) -> Snapshot:
+    files = workspace_files(interview)
+    workspace_check(files)
+    return Snapshot.of(files)
+
+
+def visible_run_request(*, interview: Interview, requested_by: str) -> TestRun:
+    """The candidate's "Run tests": snapshot the workspace, queue the visible suite."""
+    with transaction.atomic():
+        locked = Interview.objects.select_for_update().get(pk=interview.pk)
+        if locked.state != Interview.State.LIVE:
+            raise IllegalTransition("tests can only be run while the interview is live")
+        window = timezone.now() - timedelta(minutes=1)
+        recent = locked.test_runs.filter(kind=TestRun.Kind.VISIBLE, created_at__gte=window)
+        if recent.count() >= settings.RUNS_PER_MINUTE:
+            raise RateLimited(
+                f"You can run the tests {settings.RUNS_PER_MINUTE} times a minute; "
+                "wait a few seconds and try again."
+            )
+        run = TestRun.objects.create(
+            interview=locked,
+            snapshot=_snapshot(locked),
+            kind=TestRun.Kind.VISIBLE,
+            suite_version=locked.exercise_version,
+            requested_by=requested_by,
+        )
+        events.record(locked, TimelineEvent.Kind.RUN, actor=requested_by, data={"run": run.pk})
+        progress.announce(run)
+        queue.enqueue_after_commit(run.pk)
+    return run
+
+
+def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
+    """Submit (or the end of the interview): queue the hidden suite on the workspace as it is.
+
+    Idempotent: the same files under the same suite version are graded once.
+    """
+    with transaction.atomic():
+        snapshot = _snapshot(interview)
+        run, created = TestRun.objects.get_or_create(
+            interview=interview,
+            snapshot=snapshot,
+            kind=TestRun.Kind.HIDDEN,
+            suite_version=interview.exercise_version,
+            defaults={"requested_by": requested_by},
+        )
+        if created:
+            events.record(
+                interview,
+                TimelineEvent.Kind.SUBMITTED,
+                actor=requested_by,
+                data={"run": run.pk, "snapshot": snapshot.digest},
+            )
+            progress.announce(run)
+            queue.enqueue_after_commit(run.pk)
+    return run
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_is_dead(holder: str, heartbeat_at: Any) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True  # the process that held it is gone: take over now
+        except PermissionError:
+            return False
+        return False
+    # Another host: only a stale heartbeat tells us it died.
+    return heartbeat_at is None or timezone.now() - heartbeat_at > timedelta(seconds=LEASE_SECONDS)
+
+
+def _claim(run_id: int) -> TestRun | None:
+    """Mark the run as ours, or None when it is finished or held by a live worker."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().select_related("interview").get(pk=run_id)
+        if run.finished:
+            return None
+        holder = run.result.get("holder")
+        if run.state == TestRun.State.RUNNING and holder and holder != _holder():
+            if not _holder_is_dead(holder, run.heartbeat_at):
+                return None  # a duplicate delivery while the first is still working
+        run.state = TestRun.State.RUNNING
+        run.attempts += 1
+        run.started_at = run.heartbeat_at = timezone.now()
+        run.tests = []
+        run.result = {**run.result, "holder": _holder()}
+        run.save(
+            update_fields=["state", "attempts", "started_at", "heartbeat_at", "tests", "result"]
+        )
+        progress.announce(run)
+    return run
+
+
+def _release(run_id: int) -> None:
+    """Put a run back in the queue after an infrastructure failure, so any worker may retry it."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run_id)
+        if run.finished:
+            return
+        run.state = TestRun.State.QUEUED
+        run.result = {k: v for k, v in run.result.items() if k != "holder"}
+        run.save(update_fields=["state", "result"])
+        progress.announce(run)
+
+
+def testrun_execute(run_id: int) -> str:
+    """Run a queued TestRun in the sandbox and store its outcome. Returns the final state.
+
+    Raises InfrastructureError when the platform failed, so the caller retries;
+    a candidate's failing code is a normal outcome and is never retried.
+    """
+    run = _claim(run_id)
+    if run is None:
+        return TestRun.objects.get(pk=run_id).state
+    interview = run.interview
+
+    def on_test(test: dict[str, Any]) -> None:
+        # Called from the sandbox reader as each test finishes.
+        TestRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+        run.tests.append(test)
+        progress.one_test_finished(run, test)
+
+    try:
+        outcome = engine.run_suite(
+            exercise=interview.exercise,
+            kind=run.kind,
+            files=run.snapshot.files,
+            on_test=on_test,
+        )
+    except (engine.EngineInfrastructureError, SoftTimeLimitExceeded) as exc:
+        _release(run.pk)
+        raise InfrastructureError(str(exc) or type(exc).__name__) from exc
+
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run.pk)
+        if run.finished:
+            return run.state
+        run.tests = outcome.tests
+        run.result = {**outcome.result, "holder": run.result.get("holder")}
+        run.state = TestRun.State.PASSED if outcome.passed else TestRun.State.FAILED
+        run.finished_at = timezone.now()
+        run.save(update_fields=["tests", "result", "state", "finished_at"])
+        events.record(
+            interview,
+            TimelineEvent.Kind.RUN_RESULT,
+            actor="faultline",
+            audience=(
+                TimelineEvent.Audience.ALL
+                if run.kind == TestRun.Kind.VISIBLE
+                else TimelineEvent.Audience.STAFF
+            ),
+            data={"run": run.pk, "state": run.state, "summary": outcome.summary},
+            notify=False,
+        )
+        progress.announce(run)
+        if run.kind == TestRun.Kind.HIDDEN:
+            _score(run, outcome.report)
+    return run.state
+
+
+def testrun_give_up(run_id: int, reason: str) -> None:
+    """Record that the platform could not run this test run (after the retry budget)."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=run_id)
+        if run.finished:
+            return
+        run.state = TestRun.State.ERROR
+        run.infra_error = reason
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "infra_error", "finished_at"])
+        progress.announce(run)
+
+
+def _ratings(interview: Interview) -> dict[str, int]:
+    return dict(interview.ratings.values_list("criterion_id", "level"))
+
+
+def _score(run: TestRun, report: dict[str, Any] | None) -> Scorecard:
+    interview = run.interview
+    rubric = interview.exercise.manifest.get("rubric", {})
+    card = engine.score(rubric, report, _ratings(interview))
+    scorecard, _ = Scorecard.objects.update_or_create(
+        test_run=run,
+        defaults={
+            "interview": interview,
+            "rubric_version": card.get("rubric_version", ""),
+            "rubric": rubric,
+            "overall": card.get("overall"),
+            "data": card,
+        },
+    )
+    locked = Interview.objects.select_for_update().get(pk=interview.pk)
+    if locked.state in {Interview.State.ENDED, Interview.State.GRADED}:
+        locked.transition(Interview.State.GRADED)
+    events.record(
+        interview,
+        TimelineEvent.Kind.GRADED,
+        actor="faultline",
+        audience=TimelineEvent.Audience.STAFF,
+        data={"run": run.pk, "overall": scorecard.overall},
+        notify=False,
+    )
+    progress.scored(scorecard)
+    return scorecard
+
+
+def rating_set(
+    *, interview: Interview, criterion_id: str, level: int, comment: str, rated_by: Any
+) -> None:
+    """Store an interviewer's rating and recompute the latest scorecard with it."""
+    rubric = interview.exercise.manifest.get("rubric", {})
+    known = {c.get("id"): c for c in rubric.get("criteria", [])}
+    criterion = known.get(criterion_id)
+    if criterion is None or criterion.get("source", {}).get("kind") == "automated":
+        raise ValueError(f"{criterion_id!r} is not an interviewer-rated criterion of this rubric")
+    levels = criterion.get("levels", {})
+    max_level = max((int(k) for k in levels), default=3)
+    if not 0 <= level <= max_level:
+        raise ValueError(f"level must be between 0 and {max_level}")
+    with transaction.atomic():
+        Rating.objects.update_or_create(
+            interview=interview,
+            criterion_id=criterion_id,
+            defaults={
+                "level": level,
+                "comment": comment,
+                "rated_by": rated_by,
+                "rated_at": timezone.now(),
+            },
+        )
+        events.record(
+            interview,
+            TimelineEvent.Kind.RATING,
+            actor=getattr(rated_by, "username", ""),
+            audience=TimelineEvent.Audience.STAFF,
+            data={"criterion": criterion_id, "level": level, "comment": comment},
+        )
+        scorecard_recompute(interview=interview)
+
+
+def scorecard_recompute(*, interview: Interview) -> Scorecard | None:
+    """Re-score the latest graded run against the rubric it was graded with."""
+    scorecard = interview.scorecards.select_related("test_run").first()
+    if scorecard is None:
+        return None
+    card = engine.score(
+        scorecard.rubric, scorecard.test_run.result.get("report"), _ratings(interview)
+    )
+    scorecard.data = card
+    scorecard.overall = card.get("overall")
+    scorecard.save(update_fields=["data", "overall", "updated_at"])
+    progress.scored(scorecard)
+    return scorecard
