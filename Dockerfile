@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml ./
 # Install from a local wheelhouse when one is provided (air-gapped), else from the index.
-COPY var/wheelhouse* /wheelhouse/
+# pyproject.toml is listed so the COPY succeeds when there is no wheelhouse.
+COPY pyproject.toml var/wheelhouse* /wheelhouse/
 RUN python3 -m venv /venv && \
     if ls /wheelhouse/*.whl >/dev/null 2>&1; then \
       /venv/bin/pip install --no-index --find-links /wheelhouse -e . ; \
