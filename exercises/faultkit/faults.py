@@ -1,0 +1,142 @@
+"""Fault steps: what the fake provider does with one request.
+
+A hidden test scripts the provider with a list of steps (one per upcoming request)
+and a default step for everything after. Random choices (latencies, which flaky
+request fails) come from one `random.Random(seed)`, so a seed fixes the run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Kind = Literal["reply", "status", "hang", "malformed", "truncated", "garbage"]
+KINDS: tuple[str, ...] = ("reply", "status", "hang", "malformed", "truncated", "garbage")
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A delay distribution in seconds: fixed, uniform(low, high) or normal(mean, sd) >= 0."""
+
+    kind: Literal["fixed", "uniform", "normal"] = "fixed"
+    a: float = 0.0
+    b: float = 0.0
+
+    @classmethod
+    def fixed(cls, seconds: float) -> Latency:
+        return cls("fixed", seconds, seconds)
+
+    @classmethod
+    def uniform(cls, low: float, high: float) -> Latency:
+        return cls("uniform", low, high)
+
+    @classmethod
+    def normal(cls, mean: float, sd: float) -> Latency:
+        return cls("normal", mean, sd)
+
+    def sample(self, rng: random.Random) -> float:
+        if self.kind == "fixed":
+            return self.a
+        if self.kind == "uniform":
+            return rng.uniform(self.a, self.b)
+        return max(0.0, rng.gauss(self.a, self.b))
+
+    @classmethod
+    def parse(cls, value: Any) -> Latency:
+        """A number means fixed; a dict is {"kind", "a", "b"}."""
+        if isinstance(value, Latency):
+            return value
+        if isinstance(value, int | float):
+            return cls.fixed(float(value))
+        if isinstance(value, dict) and value.get("kind") in {"fixed", "uniform", "normal"}:
+            return cls(value["kind"], float(value.get("a", 0.0)), float(value.get("b", 0.0)))
+        raise ValueError(f"latency must be a number or {{kind, a, b}}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted provider behaviour.
+
+    reply      200 with a completion (streamed when the request asks for it)
+    status     an error status (429 with Retry-After, 500, 503...) with an OpenAI error body
+    hang       never answers; waits for the client to give up
+    malformed  200 with a body that is not JSON
+    truncated  200 with JSON cut off in the middle (or a stream cut off mid-chunk)
+    garbage    200 with valid JSON of the wrong shape (no `choices`)
+    """
+
+    kind: Kind = "reply"
+    content: str | None = None  # None: a canned answer
+    model: str | None = None  # None: echo the requested model
+    usage: bool = True  # include token usage in the response
+    ttft: Latency = field(default_factory=Latency)  # delay before the first byte
+    per_token: Latency = field(default_factory=Latency)  # delay between stream chunks
+    stall_after: int | None = None  # stream: stop sending after n content chunks, keep open
+    break_after: int | None = None  # stream: drop the connection after n content chunks
+    status: int = 200
+    retry_after: float | None = None  # seconds, for 429/503
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(
+                f"unknown step fields: {sorted(unknown)}; expected some of {sorted(known)}"
+            )
+        if data.get("kind", "reply") not in KINDS:
+            raise ValueError(f"step kind must be one of {KINDS}, got {data.get('kind')!r}")
+        values = dict(data)
+        for name in ("ttft", "per_token"):
+            if name in values:
+                values[name] = Latency.parse(values[name])
+        return cls(**values)
+
+    def but(self, **changes: Any) -> Step:
+        return replace(self, **changes)
+
+
+def reply(
+    content: str | None = None,
+    *,
+    model: str | None = None,
+    usage: bool = True,
+    ttft: float | Latency = 0.0,
+    per_token: float | Latency = 0.0,
+    stall_after: int | None = None,
+    break_after: int | None = None,
+) -> Step:
+    return Step(
+        "reply",
+        content=content,
+        model=model,
+        usage=usage,
+        ttft=Latency.parse(ttft),
+        per_token=Latency.parse(per_token),
+        stall_after=stall_after,
+        break_after=break_after,
+    )
+
+
+def status(code: int, *, retry_after: float | None = None, ttft: float | Latency = 0.0) -> Step:
+    return Step("status", status=code, retry_after=retry_after, ttft=Latency.parse(ttft))
+
+
+def hang() -> Step:
+    return Step("hang")
+
+
+def malformed(*, ttft: float | Latency = 0.0) -> Step:
+    return Step("malformed", ttft=Latency.parse(ttft))
+
+
+def truncated(*, ttft: float | Latency = 0.0) -> Step:
+    return Step("truncated", ttft=Latency.parse(ttft))
+
+
+def garbage(*, ttft: float | Latency = 0.0) -> Step:
+    return Step("garbage", ttft=Latency.parse(ttft))

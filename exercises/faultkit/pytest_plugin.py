@@ -1,0 +1,325 @@
+"""pytest plugin for exercise test suites (hidden and visible).
+
+Loaded with `-p faultkit.pytest_plugin`. It starts the fake provider in-process,
+waits for the candidate's app (or starts it, in a single-party visible run), gives
+tests fixtures, and reports every finished test twice: as a `FAULTLINE-TEST {json}`
+line on stdout (streamed live by the platform) and in `$FAULTLINE_REPORT_DIR/report.json`.
+
+Environment (all optional):
+  FAULTLINE_APP_URL            where the app listens (default http://127.0.0.1:8000)
+  FAULTLINE_APP_HEALTH         path polled until the app answers (default /healthz)
+  FAULTLINE_APP_START_TIMEOUT  seconds to wait for it (default 20)
+  FAULTLINE_APP_COMMAND        JSON list: start the app ourselves (single-party runs)
+  FAULTLINE_APP_DIR            its working directory (default .)
+  FAULTLINE_PROVIDER_PORT      port of the fake provider (default 9100; 0 picks one)
+  FAULTLINE_SEED               base seed (default 0); each test gets seed ^ crc32(test id)
+  FAULTLINE_CANDIDATE_DIR      the candidate's files, for frontend checks (default .)
+  FAULTLINE_REPORT_DIR         where report.json goes (no file when unset)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .provider import FakeProvider, RunningProvider
+
+OUTPUT_LIMIT = 2000
+HARNESS = Path(__file__).parent / "js" / "harness.js"
+
+
+@dataclass
+class _TestEntry:
+    id: str
+    title: str
+    criterion: str | None
+    outcome: str = "passed"
+    duration: float = 0.0
+    output: str = ""
+
+
+@dataclass
+class _State:
+    provider: FakeProvider
+    running: RunningProvider
+    app_url: str
+    app_process: subprocess.Popen[bytes] | None = None
+    app_log: Path | None = None
+    app_ready: bool | None = None
+    app_error: str = ""
+    entries: dict[str, _TestEntry] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+
+_state: _State | None = None
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def item_id(item: pytest.Item) -> str:
+    """Stable across layouts (/tester/tests, .faultline/tests): file name :: test name."""
+    return f"{item.path.name}::{item.name}"
+
+
+def item_title(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("title")
+    if marker and marker.args:
+        return str(marker.args[0])
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    if doc and doc.strip():
+        return doc.strip().splitlines()[0].strip().rstrip(".")
+    return item.name.removeprefix("test_").replace("_", " ")
+
+
+def item_criterion(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("criterion")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _state
+    config.addinivalue_line(
+        "markers", "criterion(id): the rubric criterion this test gives evidence for"
+    )
+    config.addinivalue_line("markers", "title(text): plain-words title shown to hiring managers")
+    if _state is not None:
+        return
+    provider = FakeProvider(seed=int(_env("FAULTLINE_SEED", "0")))
+    running = RunningProvider(provider, port=int(_env("FAULTLINE_PROVIDER_PORT", "9100"))).start()
+    _state = _State(
+        provider, running, _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/")
+    )
+    command = os.environ.get("FAULTLINE_APP_COMMAND")
+    if command:
+        _state.app_log = Path(tempfile.mkdtemp(prefix="faultline-app-")) / "app.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
+        env["LLM_BASE_URL"] = running.base_url
+        with _state.app_log.open("wb") as log:
+            _state.app_process = subprocess.Popen(
+                json.loads(command),
+                cwd=_env("FAULTLINE_APP_DIR", "."),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _state
+    if _state is None:
+        return
+    if _state.app_process is not None:
+        _state.app_process.terminate()
+        try:
+            _state.app_process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _state.app_process.kill()
+            _state.app_process.wait()
+    if _state.app_log is not None:
+        shutil.rmtree(_state.app_log.parent, ignore_errors=True)
+    _state.running.stop()
+    _state = None
+
+
+def _app_log_tail() -> str:
+    if _state is None or _state.app_log is None or not _state.app_log.exists():
+        return ""
+    return (
+        "\nlast lines of the app's output:\n" + _state.app_log.read_text(errors="replace")[-1500:]
+    )
+
+
+def _wait_for_app() -> None:
+    assert _state is not None
+    if _state.app_ready is None:
+        url = _state.app_url + _env("FAULTLINE_APP_HEALTH", "/healthz")
+        deadline = time.monotonic() + float(_env("FAULTLINE_APP_START_TIMEOUT", "20"))
+        last = ""
+        while True:
+            if _state.app_process is not None and _state.app_process.poll() is not None:
+                last = f"the app exited with code {_state.app_process.returncode}"
+                break
+            try:
+                httpx.get(url, timeout=2.0)
+                _state.app_ready = True
+                return
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        _state.app_ready = False
+        _state.app_error = (
+            f"the app did not answer at {url} ({last}); did it crash at start-up?" + _app_log_tail()
+        )
+    if not _state.app_ready:
+        pytest.fail(_state.app_error, pytrace=False)
+
+
+@pytest.fixture
+def provider(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
+    """The fake provider, reset and reseeded for this test; script it with `.script(...)`."""
+    assert _state is not None
+    seed = int(_env("FAULTLINE_SEED", "0")) ^ zlib.crc32(item_id(request.node).encode())
+    _state.provider.reset(seed)
+    yield _state.provider
+    # Leave nothing scripted behind for the next test.
+    _state.provider.reset()
+
+
+@pytest.fixture
+def app_url(provider: FakeProvider) -> str:
+    assert _state is not None
+    _wait_for_app()
+    return _state.app_url
+
+
+@pytest.fixture
+def app(app_url: str) -> Iterator[httpx.Client]:
+    """An httpx client for the candidate's app (base URL set, generous timeout)."""
+    with httpx.Client(base_url=app_url, timeout=30.0) as c:
+        yield c
+
+
+@pytest.fixture
+def candidate_dir() -> Path:
+    return Path(_env("FAULTLINE_CANDIDATE_DIR", ".")).resolve()
+
+
+class JsModule:
+    """Calls functions of a browser script with node, in a tiny DOM stub (see js/harness.js)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            pytest.fail(f"{self.path.name} is missing", pytrace=False)
+        payload = json.dumps({"calls": [{"fn": fn, "args": args} for fn, args in calls]})
+        proc = subprocess.run(
+            ["node", str(HARNESS), str(self.path)],
+            input=payload.encode(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.fail(
+                f"node failed: {proc.stderr.decode(errors='replace')[-1500:]}", pytrace=False
+            )
+        out = json.loads(proc.stdout)
+        if out["load_error"]:
+            pytest.fail(
+                f"{self.path.name} does not load: {out['load_error'][:1500]}", pytrace=False
+            )
+        return list(out["results"])
+
+    def call(self, fn: str, *args: Any) -> Any:
+        (result,) = self.call_many([(fn, list(args))])
+        if not result["ok"]:
+            pytest.fail(f"{fn}() threw: {result['error']}", pytrace=False)
+        return result["value"]
+
+
+@pytest.fixture
+def js(candidate_dir: Path) -> Any:
+    """`js("static/app.js").call("renderAnswer", payload)` -> the function's return value."""
+    return lambda relpath: JsModule(candidate_dir / relpath)
+
+
+# -- reporting --
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    assert _state is not None
+    for item in items:
+        tid = item_id(item)
+        _state.entries[item.nodeid] = _TestEntry(tid, item_title(item), item_criterion(item))
+        _state.order.append(item.nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _state is None or report.nodeid not in _state.entries:
+        return
+    entry = _state.entries[report.nodeid]
+    entry.duration += report.duration
+    if report.skipped and entry.outcome == "passed":
+        entry.outcome = "skipped"
+        entry.output = _truncate(_longrepr(report))
+    elif report.failed and entry.outcome in {"passed", "skipped"}:
+        entry.outcome = "failed" if report.when == "call" else "error"
+        entry.output = _truncate(_longrepr(report))
+    if report.when == "teardown":
+        _emit(entry)
+
+
+def _longrepr(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):  # skip: (file, line, reason)
+        return str(report.longrepr[2])
+    return report.longreprtext or ""
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return "...\n" + text[-OUTPUT_LIMIT:]
+
+
+def _entry_dict(entry: _TestEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "title": entry.title,
+        "criterion": entry.criterion,
+        "outcome": entry.outcome,
+        "duration": round(entry.duration, 3),
+        "output": entry.output,
+    }
+
+
+def _emit(entry: _TestEntry) -> None:
+    line = "FAULTLINE-TEST " + json.dumps(_entry_dict(entry))
+    # Written straight to the process's stdout: pytest's capture and the terminal
+    # reporter's line state must not swallow or glue the line.
+    os.write(1, ("\n" + line + "\n").encode())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _state is None:
+        return
+    tests = [_entry_dict(_state.entries[n]) for n in _state.order]
+    counts = {
+        k: sum(1 for t in tests if t["outcome"] == k)
+        for k in ("passed", "failed", "error", "skipped")
+    }
+    report = {
+        "tests": tests,
+        "summary": {
+            **counts,
+            "total": len(tests),
+            "duration": round(time.monotonic() - _state.started, 3),
+            "seed": int(_env("FAULTLINE_SEED", "0")),
+            "exit_status": int(exitstatus),
+            "collection_errors": int(session.testsfailed) if not tests else 0,
+        },
+    }
+    report_dir = os.environ.get("FAULTLINE_REPORT_DIR")
+    if report_dir:
+        path = Path(report_dir) / "report.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1))
+        tmp.replace(path)
