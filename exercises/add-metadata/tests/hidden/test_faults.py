@@ -1,5 +1,6 @@
 """Hidden tests: a provider fault becomes a clean error, and the app keeps serving."""
 
+import httpx
 import pytest
 from faultkit import garbage, malformed, reply, status, truncated
 
@@ -68,7 +69,10 @@ def test_answers_without_usage(app, provider):
 def test_recovers_after_fault(app, provider):
     """keeps serving normally after a provider fault"""
     provider.script(status(500), reply("Back to normal."))
-    app.post("/api/answer", json=QUESTION)
+    try:
+        app.post("/api/answer", json=QUESTION)
+    except httpx.HTTPError:
+        pass  # how the app fails here is another test's business
     response = app.post("/api/answer", json=QUESTION)
     assert response.status_code == 200, f"got {response.status_code}: {response.text[:300]}"
     assert response.json().get("answer") == "Back to normal."

@@ -1,0 +1,103 @@
+"""A small async client for an OpenAI-compatible chat-completions API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .config import Settings
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Completion(BaseModel):
+    text: str
+    model: str
+    usage: Usage | None  # None when the provider did not report it
+
+
+class LLMError(Exception):
+    """The provider could not give an answer; `status_code` is what our API should answer."""
+
+    status_code = 502
+
+    def __init__(self, message: str, *, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LLMUnavailable(LLMError):
+    status_code = 503
+
+
+class LLMTimeout(LLMError):
+    status_code = 504
+
+
+class LLMBadResponse(LLMError):
+    status_code = 502
+
+
+class _Message(BaseModel):
+    content: str
+
+
+class _Choice(BaseModel):
+    message: _Message
+
+
+class _ChatResponse(BaseModel):
+    model: str
+    choices: list[_Choice]
+    usage: Usage | None = None
+
+
+class LLMClient:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+
+    async def complete(self, messages: list[dict[str, str]]) -> Completion:
+        """Send the conversation; return the reply with the model name and usage the
+        provider reported. Raises LLMError for anything but a well-formed answer."""
+        try:
+            response = await self._http.post(
+                f"{self._settings.llm_base_url}/chat/completions",
+                json={"model": self._settings.llm_model, "messages": messages},
+                headers={"Authorization": f"Bearer {self._settings.llm_api_key}"},
+                timeout=self._settings.llm_timeout_seconds,
+            )
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout("the model provider timed out") from exc
+        except httpx.HTTPError as exc:
+            raise LLMUnavailable("the model provider is unreachable") from exc
+        if response.status_code in (429, 503):
+            raise LLMUnavailable(
+                f"the model provider is busy (HTTP {response.status_code})",
+                retry_after=response.headers.get("retry-after"),
+            )
+        if response.status_code != 200:
+            raise LLMBadResponse(f"the model provider failed (HTTP {response.status_code})")
+        try:
+            data: Any = response.json()
+            parsed = _ChatResponse.model_validate(data)
+        except (ValueError, ValidationError) as exc:
+            raise LLMBadResponse("the model provider sent an invalid response") from exc
+        if not parsed.choices:
+            raise LLMBadResponse("the model provider sent no answer")
+        text = parsed.choices[0].message.content
+        usage = parsed.usage
+        if usage is None:
+            # Estimate so the dashboards always have a number.
+            prompt = sum(len(m["content"].split()) for m in messages)
+            completion = len(text.split())
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
+        return Completion(text=text, model=parsed.model, usage=usage)
