@@ -85,6 +85,18 @@ class RunResult:
     report: dict[str, Any] | None = None  # parsed report.json, None if absent or invalid
     report_error: str | None = None  # why the report is None, when a tester ran
     wall_seconds: float = 0.0
+    # Names every host resource of the run (cgroups, temp dirs, containers carry
+    # it), so callers and tests can check that nothing was left behind.
+    run_id: str = ""
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether a backend is usable on this machine, and if not, why not."""
+
+    name: str
+    available: bool
+    detail: str  # what it uses when available; the reason and the fix when not
 
 
 class SandboxError(Exception):

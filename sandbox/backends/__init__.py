@@ -1,0 +1,1 @@
+"""Sandbox backends. Each module defines one class with the shape of `base.Backend`."""

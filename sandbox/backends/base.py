@@ -1,0 +1,52 @@
+"""The shape every backend has, and the bits they share.
+
+A new backend is made by copying bwrap.py or docker_engine.py: a class with a
+`name`, `status()`, `run()`, `sweep()` and `leftovers()`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import ClassVar, Protocol
+
+from sandbox.config import SANDBOX_PATH
+from sandbox.spec import BackendStatus, RunResult, RunSpec
+
+
+class Backend(Protocol):
+    name: ClassVar[str]
+
+    def status(self) -> BackendStatus:
+        """Whether this backend can run sandboxes here; never raises."""
+        ...
+
+    def run(self, spec: RunSpec) -> RunResult:
+        """Run a checked spec (see inputs.check_spec) and clean up everything it made."""
+        ...
+
+    def sweep(self) -> int:
+        """Remove what crashed harnesses left behind; return how many things were removed."""
+        ...
+
+    def leftovers(self, run_id: str) -> list[str]:
+        """Host resources of `run_id` that still exist (empty after every run)."""
+        ...
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(6)
+
+
+def party_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a party: what the caller gave, plus a few defaults."""
+    result = {
+        "PATH": SANDBOX_PATH,
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    result.update(env)
+    if extra:
+        result.update(extra)
+    return result

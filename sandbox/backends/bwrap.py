@@ -1,0 +1,387 @@
+"""The bubblewrap backend: namespaces, cgroups and tmpfs on this machine, no daemon.
+
+Each party is started as
+
+    sh (root: joins the party's cgroups, sets RLIMIT_CPU)
+      -> [nsenter --net=<run netns>]      two-party runs only
+      -> setpriv (drops to the party's unprivileged uid, no groups)
+      -> bwrap (new user, pid, ipc, uts, cgroup [and net] namespaces, read-only
+                runtime, tmpfs scratch, private /proc, dies with its parent)
+      -> the command
+
+so every process of the party, however it forks, lives in the party's cgroups
+and pid namespace, and dies with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from sandbox import cgroups, scratch
+from sandbox.backends.base import new_run_id, party_env
+from sandbox.capture import CappedOutput, LineCallback, drain_fd
+from sandbox.config import (
+    APP_DIR,
+    APP_UID,
+    PREPARE_RUNTIME_CMD,
+    REPORT_DIR,
+    REPORT_MAX_BYTES,
+    TESTER_DIR,
+    TESTER_UID,
+    VENV_DIR,
+    SandboxConfig,
+)
+from sandbox.netns import new_loopback_netns
+from sandbox.runtime import runtime_problem
+from sandbox.spec import (
+    BackendStatus,
+    Limits,
+    Party,
+    PartyResult,
+    RunResult,
+    RunSpec,
+    SandboxError,
+    SandboxUnavailable,
+)
+
+# Joins the cgroups ($1, $2) as root before anything else runs, so not even the
+# first fork escapes them; then CPU rlimits (soft $3 -> SIGXCPU, hard $4 -> SIGKILL).
+_WRAPPER = (
+    'echo $$ > "$1" && echo $$ > "$2" || exit 125; '
+    'ulimit -c 0; ulimit -S -t "$3"; ulimit -H -t "$4"; shift 4; exec "$@"'
+)
+_EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
+# bwrap init + monitor are counted in the pids cgroup too.
+_BWRAP_OWN_PIDS = 3
+
+
+@dataclass
+class _Running:
+    """A started party."""
+
+    proc: subprocess.Popen[bytes]
+    cgroup: cgroups.PartyCgroup
+    stdout: CappedOutput
+    stderr: CappedOutput
+    threads: list[threading.Thread]
+    status_fd: int
+    started: float
+    deadline: float
+    timed_out: bool = False
+    killed: bool = False
+    ended: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class BwrapBackend:
+    name: ClassVar[str] = "bwrap"
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._swept = False
+        self._sweep_lock = threading.Lock()
+
+    # -- status ----------------------------------------------------------
+
+    def status(self) -> BackendStatus:
+        missing = [tool for tool in ("bwrap", "setpriv", "nsenter") if not shutil.which(tool)]
+        if missing:
+            return BackendStatus(
+                self.name, False, f"missing {', '.join(missing)}: apt-get install -y bubblewrap"
+            )
+        if os.geteuid() != 0:
+            return BackendStatus(self.name, False, "needs root (cgroups, tmpfs, uid switch)")
+        if cgroups.cgroup_version() is None:
+            return BackendStatus(self.name, False, "no pids and memory cgroup controllers")
+        problem = runtime_problem(self.config.runtime_dir)
+        if problem:
+            return BackendStatus(self.name, False, problem)
+        return BackendStatus(
+            self.name,
+            True,
+            f"bubblewrap, cgroup v{cgroups.cgroup_version()}, runtime {self.config.runtime_dir}",
+        )
+
+    def _require(self) -> None:
+        st = self.status()
+        if not st.available:
+            raise SandboxUnavailable(f"bwrap backend unavailable: {st.detail}")
+        with self._sweep_lock:
+            if not self._swept:
+                self.sweep()
+                self._swept = True
+
+    # -- cleanup of crashed harnesses -------------------------------------
+
+    def sweep(self) -> int:
+        removed = cgroups.sweep_stale()
+        removed += scratch.sweep_stale(self.config.scratch_dir)
+        return removed
+
+    def leftovers(self, run_id: str) -> list[str]:
+        found = cgroups.list_groups(run_id) + scratch.list_scratch(self.config.scratch_dir, run_id)
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                with contextlib.suppress(OSError):
+                    if run_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        found.append(f"process {pid}")
+        return found
+
+    # -- running ------------------------------------------------------------
+
+    def run(self, spec: RunSpec) -> RunResult:
+        self._require()
+        run_id = new_run_id()
+        started = time.monotonic()
+        limits = spec.limits
+        owner = f"{os.getpid()}-{run_id}"
+        scratch.prepare_base(self.config.scratch_dir)
+
+        cleanups: list[object] = []
+        running: list[_Running] = []
+        netns_fd: int | None = None
+        try:
+            app_scratch = self._scratch(owner, "app", limits, cleanups)
+            app_dir = app_scratch.make_dir("workspace", APP_UID)
+            app_scratch.make_dir("tmp", APP_UID, 0o1777)
+            app_scratch.write_files(app_dir, spec.app.files, APP_UID)
+            binds = [(app_dir, APP_DIR), (app_scratch.root / "tmp", "/tmp")]
+
+            if spec.tester is None:
+                app = self._start(
+                    owner, "app", spec.app, APP_UID, binds, APP_DIR, limits, None,
+                    spec.on_line, cleanups,
+                )
+                running.append(app)
+                self._wait(app)
+                return RunResult(
+                    backend=self.name,
+                    app=self._finish(app),
+                    wall_seconds=time.monotonic() - started,
+                    run_id=run_id,
+                )
+
+            tester_scratch = self._scratch(owner, "tester", limits, cleanups)
+            tester_dir = tester_scratch.make_dir("tester", TESTER_UID)
+            tester_scratch.make_dir("tmp", TESTER_UID, 0o1777)
+            report_dir = tester_scratch.make_dir("report", TESTER_UID, 0o700)
+            tester_scratch.write_files(tester_dir, spec.tester.files, TESTER_UID)
+            netns_fd = new_loopback_netns()
+
+            app = self._start(
+                owner, "app", spec.app, APP_UID, binds, APP_DIR, limits, netns_fd, None,
+                cleanups,
+            )
+            running.append(app)
+            tester = self._start(
+                owner,
+                "tester",
+                spec.tester,
+                TESTER_UID,
+                [(tester_dir, TESTER_DIR), (tester_scratch.root / "tmp", "/tmp"),
+                 (report_dir, REPORT_DIR)],
+                TESTER_DIR,
+                limits,
+                netns_fd,
+                spec.on_line,
+                cleanups,
+                extra_env={"FAULTLINE_REPORT_DIR": REPORT_DIR},
+            )
+            running.append(tester)
+            self._wait(tester)
+            if tester.timed_out:
+                app.timed_out = app.proc.poll() is None
+            self._stop(app)
+            tester_result = self._finish(tester)
+            app_result = self._finish(app)
+            report, report_error = scratch.read_report(report_dir, REPORT_MAX_BYTES)
+            return RunResult(
+                backend=self.name,
+                app=app_result,
+                tester=tester_result,
+                report=report,
+                report_error=report_error,
+                wall_seconds=time.monotonic() - started,
+                run_id=run_id,
+            )
+        finally:
+            for party in running:
+                self._stop(party)
+            for party in running:
+                with contextlib.suppress(OSError):
+                    os.close(party.status_fd)
+            if netns_fd is not None:
+                os.close(netns_fd)
+            for item in reversed(cleanups):
+                item.remove()  # type: ignore[attr-defined]
+
+    def _scratch(
+        self, owner: str, who: str, limits: Limits, cleanups: list[object]
+    ) -> scratch.PartyScratch:
+        space = scratch.PartyScratch(
+            self.config.scratch_dir,
+            f"{owner}-{who}",
+            disk_mb=limits.disk_mb,
+            max_files=limits.max_files,
+        )
+        cleanups.append(space)
+        return space
+
+    def _bwrap_args(
+        self, uid: int, binds: list[tuple[Path, str]], chdir: str, own_netns: bool
+    ) -> list[str]:
+        runtime = self.config.runtime_dir
+        args = [
+            "bwrap",
+            "--unshare-user", "--uid", str(uid), "--gid", str(uid),
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "sandbox",
+            "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr",
+        ]  # fmt: skip
+        if own_netns:
+            args.append("--unshare-net")
+        for top in ("bin", "sbin", "lib", "lib32", "lib64"):
+            host = Path("/") / top
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{top}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{top}"]
+        args += ["--ro-bind", str(runtime / "venv"), VENV_DIR]
+        for name in sorted(os.listdir(runtime / "etc")):
+            args += ["--ro-bind", str(runtime / "etc" / name), f"/etc/{name}"]
+        for host_etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl/certs"):
+            args += ["--ro-bind-try", host_etc, host_etc]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for source, target in binds:
+            args += ["--bind", str(source), target]
+        args += ["--chdir", chdir]
+        return args
+
+    def _start(
+        self,
+        owner: str,
+        who: str,
+        party: Party,
+        uid: int,
+        binds: list[tuple[Path, str]],
+        chdir: str,
+        limits: Limits,
+        netns_fd: int | None,
+        on_line: LineCallback | None,
+        cleanups: list[object],
+        extra_env: dict[str, str] | None = None,
+    ) -> _Running:
+        cgroup = cgroups.PartyCgroup(
+            f"{owner}-{who}",
+            pids=limits.pids + _BWRAP_OWN_PIDS,
+            memory_bytes=limits.memory_mb * 1024 * 1024,
+        )
+        cleanups.append(cgroup)
+        procs = cgroup.procs_files
+        if len(procs) == 1:
+            procs = procs * 2
+        cpu = max(1, int(limits.cpu_seconds + 0.999))
+        status_r, status_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{owner}-{who}", *procs, str(cpu),
+                str(cpu + 1)]  # fmt: skip
+        pass_fds = [status_w]
+        if netns_fd is not None:
+            argv += ["nsenter", f"--net=/proc/self/fd/{netns_fd}", "--"]
+            pass_fds.append(netns_fd)
+        argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+        argv += self._bwrap_args(uid, binds, chdir, own_netns=netns_fd is None)
+        argv += ["--json-status-fd", str(status_w), "--", *party.command]
+        stdout = CappedOutput(limits.output_bytes, on_line)
+        stderr = CappedOutput(limits.output_bytes)
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=pass_fds,
+                env=party_env(party.env, extra_env),
+                cwd="/",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            for fd in (status_r, status_w, out_r, out_w, err_r, err_w):
+                os.close(fd)
+            raise SandboxError(f"cannot start bwrap: {exc}") from exc
+        finally:
+            pass
+        for fd in (status_w, out_w, err_w):
+            os.close(fd)
+        threads = [drain_fd(out_r, stdout), drain_fd(err_r, stderr)]
+        return _Running(
+            proc=proc,
+            cgroup=cgroup,
+            stdout=stdout,
+            stderr=stderr,
+            threads=threads,
+            status_fd=status_r,
+            started=started,
+            deadline=started + limits.wall_seconds,
+        )
+
+    def _wait(self, party: _Running) -> None:
+        try:
+            party.proc.wait(timeout=max(0.0, party.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            party.timed_out = True
+        party.ended = time.monotonic()
+
+    def _stop(self, party: _Running) -> None:
+        """Kill every process of the party (idempotent)."""
+        if party.ended is None:
+            party.ended = time.monotonic()
+        if party.proc.poll() is None:
+            party.killed = True
+            with contextlib.suppress(ProcessLookupError):
+                party.proc.kill()
+        party.cgroup.kill()
+        party.proc.wait()
+
+    def _finish(self, party: _Running) -> PartyResult:
+        self._stop(party)
+        for thread in party.threads:
+            thread.join(timeout=5)
+        status = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(party.status_fd, 65536):
+                status += chunk
+        match = _EXIT_CODE.search(status)
+        exit_code: int | None = int(match.group(1)) if match else None
+        if exit_code is None and not (party.killed or party.timed_out):
+            reason = party.stderr.text().strip().splitlines()
+            raise SandboxError(
+                f"bwrap failed (status {party.proc.returncode}): "
+                f"{reason[-1] if reason else 'no message'}"
+            )
+        if party.killed or party.timed_out:
+            exit_code = None if not match else exit_code
+        return PartyResult(
+            exit_code=exit_code,
+            timed_out=party.timed_out,
+            oom_killed=party.cgroup.oom_killed(),
+            stdout=party.stdout.text(),
+            stderr=party.stderr.text(),
+            output_truncated=party.stdout.truncated or party.stderr.truncated,
+            wall_seconds=(party.ended or time.monotonic()) - party.started,
+        )
+
+
+__all__ = ["PREPARE_RUNTIME_CMD", "BwrapBackend"]

@@ -1,0 +1,206 @@
+"""Per-party control groups: a pids limit (fork and thread bombs), a memory limit
+with no swap (memory bombs, reported as oom_killed), and a handle to kill every
+process of the party, however it was forked.
+
+cgroup v1 (pids and memory hierarchies) and the unified v2 hierarchy are both
+supported. Group names start with the harness pid, so a later harness can tell a
+stale group (its harness is dead) from a live one of a concurrent harness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import time
+from pathlib import Path
+
+from sandbox.spec import SandboxError, SandboxUnavailable
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+GROUP = "faultline"
+
+
+def cgroup_version() -> int | None:
+    if (CGROUP_ROOT / "pids" / "cgroup.procs").exists() and (
+        CGROUP_ROOT / "memory" / "cgroup.procs"
+    ).exists():
+        return 1
+    controllers = CGROUP_ROOT / "cgroup.controllers"
+    if controllers.exists():
+        available = controllers.read_text().split()
+        if "pids" in available and "memory" in available:
+            return 2
+    return None
+
+
+def _parents(version: int) -> list[Path]:
+    if version == 1:
+        return [CGROUP_ROOT / "pids" / GROUP, CGROUP_ROOT / "memory" / GROUP]
+    return [CGROUP_ROOT / GROUP]
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(value)
+
+
+def _ensure_parents(version: int) -> None:
+    for parent in _parents(version):
+        parent.mkdir(mode=0o755, exist_ok=True)
+    if version == 2:
+        # Controllers must be delegated down the tree before a leaf can use them.
+        with contextlib.suppress(OSError):
+            _write(CGROUP_ROOT / "cgroup.subtree_control", "+pids +memory")
+        _write(CGROUP_ROOT / GROUP / "cgroup.subtree_control", "+pids +memory")
+
+
+def _procs(directory: Path) -> list[int]:
+    try:
+        return [int(p) for p in (directory / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def _kill_dir(directory: Path, deadline: float) -> None:
+    kill_file = directory / "cgroup.kill"
+    if kill_file.exists():
+        with contextlib.suppress(OSError):
+            _write(kill_file, "1")
+    # v1 has no cgroup.kill: keep killing until the group is empty. A fork bomb
+    # cannot outrun this for long, the pids limit caps how many it can make.
+    while time.monotonic() < deadline:
+        pids = _procs(directory)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+
+
+def _rmdir(directory: Path, deadline: float) -> None:
+    while True:
+        try:
+            directory.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise SandboxError(f"cannot remove cgroup {directory}: {exc}") from exc
+            _kill_dir(directory, deadline)
+            time.sleep(0.005)
+
+
+class PartyCgroup:
+    """The cgroup(s) of one party. Create, put processes in, read, kill, remove."""
+
+    def __init__(self, name: str, *, pids: int, memory_bytes: int) -> None:
+        version = cgroup_version()
+        if version is None:
+            raise SandboxUnavailable("no pids+memory cgroup controllers on this machine")
+        self.version = version
+        self.name = name
+        _ensure_parents(version)
+        self.dirs = [parent / name for parent in _parents(version)]
+        try:
+            for d in self.dirs:
+                d.mkdir(mode=0o755)
+            if version == 1:
+                pids_dir, mem_dir = self.dirs
+                _write(pids_dir / "pids.max", str(pids))
+                _write(mem_dir / "memory.limit_in_bytes", str(memory_bytes))
+                swap = mem_dir / "memory.memsw.limit_in_bytes"
+                if swap.exists():
+                    _write(swap, str(memory_bytes))
+            else:
+                (d,) = self.dirs
+                _write(d / "pids.max", str(pids))
+                _write(d / "memory.max", str(memory_bytes))
+                swap2 = d / "memory.swap.max"
+                if swap2.exists():
+                    _write(swap2, "0")
+        except OSError as exc:
+            self.remove()
+            raise SandboxError(f"cannot set up cgroup {name}: {exc}") from exc
+
+    @property
+    def procs_files(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def oom_killed(self) -> bool:
+        mem_dir = self.dirs[-1]
+        source = mem_dir / ("memory.oom_control" if self.version == 1 else "memory.events")
+        try:
+            counters = dict(
+                line.split(" ", 1) for line in source.read_text().splitlines() if " " in line
+            )
+            if "oom_kill" in counters:
+                return int(counters["oom_kill"]) > 0
+            # Kernels before 4.13 have no oom_kill counter: a hit limit is the best hint.
+            if self.version == 1:
+                return int((mem_dir / "memory.failcnt").read_text()) > 0
+        except (OSError, ValueError):
+            pass
+        return False
+
+    def alive(self) -> bool:
+        return any(_procs(d) for d in self.dirs)
+
+    def kill(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        for d in self.dirs:
+            _kill_dir(d, deadline)
+
+    def remove(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        for d in self.dirs:
+            if d.exists():
+                _kill_dir(d, deadline)
+                _rmdir(d, deadline)
+
+
+def owner_alive(name: str) -> bool:
+    head = name.split("-", 1)[0]
+    if not head.isdigit():
+        return False
+    try:
+        os.kill(int(head), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale() -> int:
+    """Kill and remove faultline cgroups whose harness process is gone. Returns how many."""
+    version = cgroup_version()
+    if version is None:
+        return 0
+    removed = 0
+    deadline = time.monotonic() + 10
+    for parent in _parents(version):
+        if not parent.is_dir():
+            continue
+        for child in parent.iterdir():
+            if child.is_dir() and not owner_alive(child.name):
+                with contextlib.suppress(SandboxError):
+                    _kill_dir(child, deadline)
+                    _rmdir(child, deadline)
+                    removed += 1
+    return removed
+
+
+def list_groups(run_id: str) -> list[str]:
+    """Every cgroup directory of `run_id` that still exists (for leak checks)."""
+    version = cgroup_version()
+    if version is None:
+        return []
+    found = []
+    for parent in _parents(version):
+        if parent.is_dir():
+            found += [str(c) for c in parent.iterdir() if run_id in c.name]
+    return found

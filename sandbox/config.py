@@ -1,0 +1,76 @@
+"""Sandbox settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.spec import SandboxError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BACKEND_NAMES = ("bwrap", "docker")
+
+# Fixed, otherwise unused host uids: the app and the tester never share one, so
+# neither can signal or write into the other even if both were visible.
+APP_UID = 64101
+TESTER_UID = 64102
+
+# Mount points inside every sandbox, identical on both backends.
+APP_DIR = "/workspace"
+TESTER_DIR = "/tester"
+REPORT_DIR = "/report"
+VENV_DIR = "/opt/faultline-venv"
+SANDBOX_PATH = f"{VENV_DIR}/bin:/usr/local/bin:/usr/bin:/bin"
+
+# Cap on the tester's report.json; a larger file is refused, not read.
+REPORT_MAX_BYTES = 1024 * 1024
+
+PREPARE_RUNTIME_CMD = ".venv/bin/python -m sandbox prepare-runtime"
+BUILD_IMAGE_CMD = "scripts/build_sandbox_image.sh"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    default_backend: str
+    runtime_dir: Path  # the bwrap runtime (venv + /etc pieces)
+    scratch_dir: Path  # per-run tmpfs mounts of the bwrap backend
+    docker_image: str
+    docker_runtime: str | None  # e.g. "runsc"; None: the engine's default
+    docker_cpus: float
+
+
+def _env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SandboxError(f"{name}={raw!r} is not a number") from exc
+    if value <= 0:
+        raise SandboxError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def load_config() -> SandboxConfig:
+    backend = _env_str("FAULTLINE_SANDBOX_BACKEND", "bwrap")
+    if backend not in BACKEND_NAMES:
+        raise SandboxError(
+            f"FAULTLINE_SANDBOX_BACKEND={backend!r}: expected one of {', '.join(BACKEND_NAMES)}"
+        )
+    return SandboxConfig(
+        default_backend=backend,
+        runtime_dir=Path(
+            _env_str("FAULTLINE_SANDBOX_RUNTIME", str(REPO_ROOT / "var" / "sandbox-runtime"))
+        ),
+        scratch_dir=Path(_env_str("FAULTLINE_SANDBOX_SCRATCH", "/tmp/faultline-sandbox")),
+        docker_image=_env_str("FAULTLINE_SANDBOX_IMAGE", "faultline-sandbox:latest"),
+        docker_runtime=os.environ.get("FAULTLINE_SANDBOX_DOCKER_RUNTIME", "").strip() or None,
+        docker_cpus=_env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0),
+    )

@@ -1,0 +1,160 @@
+"""Checking a run before anything starts, and reading a workspace from disk.
+
+Every path the candidate controls is checked here, once, so that backends can
+materialise files without ever resolving a name the sandbox could influence.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from sandbox.spec import Files, InputRejected, Limits, Party, RunSpec
+
+MAX_PATH_CHARS = 1024
+MAX_NAME_BYTES = 255
+MAX_ARGS = 4096
+MAX_ENV = 512
+
+
+def check_path(path: object) -> str:
+    """Return `path` if it is a safe relative POSIX path, else raise InputRejected."""
+    if not isinstance(path, str):
+        raise InputRejected(f"file name {path!r} is not a string")
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputRejected(f"file name {path!r} is not valid UTF-8") from exc
+    if not path:
+        raise InputRejected("empty file name")
+    if len(path) > MAX_PATH_CHARS:
+        raise InputRejected(f"file name too long ({len(path)} characters)")
+    if path.startswith("/"):
+        raise InputRejected(f"absolute path refused: {path!r}")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in path) or "\\" in path:
+        raise InputRejected(f"control character or backslash in file name {path!r}")
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise InputRejected(f"path component {part!r} refused in {path!r}")
+        if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+            raise InputRejected(f"file name component too long in {path!r}")
+    del encoded
+    return path
+
+
+def check_files(files: Files, limits: Limits, who: str) -> None:
+    if not isinstance(files, Mapping):
+        raise InputRejected(f"{who} files must be a mapping of path to bytes")
+    if len(files) > limits.max_files:
+        raise InputRejected(f"{who}: too many files ({len(files)} > {limits.max_files})")
+    total = 0
+    names = set()
+    for path, content in files.items():
+        check_path(path)
+        if not isinstance(content, bytes | bytearray):
+            raise InputRejected(f"{who}: content of {path!r} is not bytes")
+        if len(content) > limits.max_file_bytes:
+            raise InputRejected(
+                f"{who}: {path!r} is too large ({len(content)} > {limits.max_file_bytes} bytes)"
+            )
+        total += len(content)
+        names.add(path)
+    if total > limits.max_total_bytes:
+        raise InputRejected(f"{who}: files too large in total ({total} bytes)")
+    if total > limits.disk_mb * 1024 * 1024 // 2:
+        raise InputRejected(f"{who}: files ({total} bytes) need more than half the disk limit")
+    for path in names:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in names:
+                raise InputRejected(f"{who}: {path!r} lies under the file {'/'.join(parts[:i])!r}")
+
+
+def _check_party(party: Party, who: str, limits: Limits) -> None:
+    cmd = party.command
+    if not isinstance(cmd, list | tuple) or not cmd:
+        raise InputRejected(f"{who}: command must be a non-empty list of strings")
+    if len(cmd) > MAX_ARGS:
+        raise InputRejected(f"{who}: too many command arguments")
+    for arg in cmd:
+        if not isinstance(arg, str) or "\x00" in arg:
+            raise InputRejected(f"{who}: command arguments must be strings without NUL")
+    if len(party.env) > MAX_ENV:
+        raise InputRejected(f"{who}: too many environment variables")
+    for key, value in party.env.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InputRejected(f"{who}: environment keys and values must be strings")
+        if not key or "=" in key or "\x00" in key or "\x00" in value:
+            raise InputRejected(f"{who}: invalid environment variable {key!r}")
+    check_files(party.files, limits, who)
+
+
+def check_spec(spec: RunSpec) -> None:
+    """Raise InputRejected unless `spec` is safe and sensible to run."""
+    lim = spec.limits
+    if not isinstance(lim, Limits):
+        raise InputRejected("limits must be a sandbox.spec.Limits")
+    positive = {
+        "wall_seconds": lim.wall_seconds,
+        "cpu_seconds": lim.cpu_seconds,
+        "memory_mb": lim.memory_mb,
+        "pids": lim.pids,
+        "disk_mb": lim.disk_mb,
+        "output_bytes": lim.output_bytes,
+    }
+    for name, value in positive.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise InputRejected(f"limit {name} must be a positive number, got {value!r}")
+    if lim.memory_mb < 16:
+        raise InputRejected("limit memory_mb must be at least 16")
+    if lim.pids < 4:
+        raise InputRejected("limit pids must be at least 4")
+    _check_party(spec.app, "app", lim)
+    if spec.tester is not None:
+        _check_party(spec.tester, "tester", lim)
+
+
+def read_workspace(root: str | os.PathLike[str], limits: Limits) -> dict[str, bytes]:
+    """Read a directory into Files, refusing symlinks, special files and oversize input."""
+    base = Path(root)
+    try:
+        st = os.lstat(base)
+    except OSError as exc:
+        raise InputRejected(f"workspace {str(base)!r}: {exc.strerror}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise InputRejected(f"workspace {str(base)!r} is not a directory")
+    files: dict[str, bytes] = {}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, base)
+        for name in sorted(dirnames) + sorted(filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputRejected(f"file name {rel!r} is not valid UTF-8") from exc
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                raise InputRejected(f"symlink refused: {rel!r}")
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise InputRejected(f"not a regular file: {rel!r}")
+            check_path(rel)
+            if len(files) >= limits.max_files:
+                raise InputRejected(f"too many files (more than {limits.max_files})")
+            if st.st_size > limits.max_file_bytes:
+                raise InputRejected(f"{rel!r} is too large ({st.st_size} bytes)")
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(limits.max_file_bytes + 1)
+            if len(data) > limits.max_file_bytes:
+                raise InputRejected(f"{rel!r} is too large")
+            total += len(data)
+            if total > limits.max_total_bytes:
+                raise InputRejected("workspace too large in total")
+            files[rel] = data
+    return files

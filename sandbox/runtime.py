@@ -1,0 +1,135 @@
+"""Preparing the bwrap runtime: a venv made from the system Python with the
+exercise runtime packages, plus the few /etc files a sandbox sees.
+
+    .venv/bin/python -m sandbox prepare-runtime
+
+is idempotent: it does nothing when the runtime matches the requirements file
+and the interpreter (a stamp holds their hash), and builds a new one next to the
+old one and swaps it in otherwise, so a half-built runtime is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sandbox.config import APP_UID, PREPARE_RUNTIME_CMD, REPO_ROOT, TESTER_UID, VENV_DIR
+from sandbox.spec import SandboxError
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+REQUIREMENTS = REPO_ROOT / "sandbox" / "images" / "runtime-requirements.txt"
+STAMP = "stamp"
+
+ETC_FILES = {
+    "passwd": (
+        "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        f"app:x:{APP_UID}:{APP_UID}:candidate app:/tmp:/usr/sbin/nologin\n"
+        f"tester:x:{TESTER_UID}:{TESTER_UID}:tester:/tmp:/usr/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    ),
+    "group": f"root:x:0:\napp:x:{APP_UID}:\ntester:x:{TESTER_UID}:\nnogroup:x:65534:\n",
+    "hosts": "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
+    "resolv.conf": "",
+}
+
+
+def _python_version(python: Path) -> str:
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def wanted_stamp(python: Path = SYSTEM_PYTHON) -> str:
+    digest = hashlib.sha256()
+    digest.update(REQUIREMENTS.read_bytes())
+    digest.update(_python_version(python).encode())
+    digest.update(repr(sorted(ETC_FILES.items())).encode())
+    return digest.hexdigest()[:16]
+
+
+def runtime_problem(runtime_dir: Path) -> str | None:
+    """Why the runtime at `runtime_dir` cannot be used, or None. Cheap: no subprocess."""
+    venv_python = runtime_dir / "venv" / "bin" / "python3"
+    if not (runtime_dir / STAMP).is_file() or not os.path.lexists(venv_python):
+        return f"bwrap runtime missing at {runtime_dir}: run `{PREPARE_RUNTIME_CMD}`"
+    return None
+
+
+def _fix_scripts(bin_dir: Path, host_prefix: str) -> None:
+    """Point console scripts at the venv's path *inside* the sandbox."""
+    for script in bin_dir.iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        data = script.read_bytes()
+        if data.startswith(b"#!") and host_prefix.encode() in data.split(b"\n", 1)[0]:
+            first, _, rest = data.partition(b"\n")
+            script.write_bytes(first.replace(host_prefix.encode(), VENV_DIR.encode()) + b"\n" + rest)
+
+
+def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = False) -> bool:
+    """Build the runtime if needed. Returns True when it built, False when current."""
+    if not SYSTEM_PYTHON.exists():
+        raise SandboxError(f"{SYSTEM_PYTHON} missing: apt-get install -y python3 python3-venv")
+    runtime_dir = runtime_dir.resolve()
+    stamp = wanted_stamp()
+    stamp_file = runtime_dir / STAMP
+    if not force and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
+        if not quiet:
+            print(f"bwrap runtime up to date at {runtime_dir}")
+        return False
+    parent = runtime_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    build = parent / f".{runtime_dir.name}.build-{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    venv = build / "venv"
+    subprocess.run(
+        [str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True
+    )
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
+    subprocess.run(
+        [*pip, "--quiet", "--disable-pip-version-check", "--no-warn-script-location",
+         "-r", str(REQUIREMENTS)],
+        check=True,
+    )  # fmt: skip
+    # The venv is bound at VENV_DIR inside; byte-compile now, since the sandbox
+    # can never write __pycache__ there.
+    subprocess.run(
+        [str(SYSTEM_PYTHON), "-m", "compileall", "-q", "-j", "0", str(venv / "lib")],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    _fix_scripts(venv / "bin", str(venv))
+    # The venv's path on the host ends up inside pyvenv.cfg only as "command";
+    # it is harmless, but keep the sandbox view tidy.
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text(
+        "".join(
+            line + "\n" for line in cfg.read_text().splitlines() if not line.startswith("command")
+        )
+    )
+    etc = build / "etc"
+    etc.mkdir()
+    for name, content in ETC_FILES.items():
+        (etc / name).write_text(content)
+    for path in [build, *build.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
+    (build / STAMP).write_text(stamp + "\n")
+    old = parent / f".{runtime_dir.name}.old-{os.getpid()}"
+    if runtime_dir.exists():
+        runtime_dir.rename(old)
+    build.rename(runtime_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    if not quiet:
+        print(f"bwrap runtime prepared at {runtime_dir}")
+    return True
