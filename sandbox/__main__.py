@@ -1,0 +1,120 @@
+"""Command line: `python -m sandbox {doctor,exec,prepare-runtime,sweep}`.
+
+    python -m sandbox doctor
+    python -m sandbox exec --backend bwrap --timeout 5 --workspace DIR -- python3 main.py
+    python -m sandbox prepare-runtime
+
+`exec` prints one JSON object and exits 0 whenever the sandbox did its job,
+whatever the command did; it exits 2 with a one-line reason on stderr when the
+sandbox itself could not run (unavailable backend, bad arguments, refused input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+
+import sandbox
+from sandbox.config import BACKEND_NAMES, load_config
+from sandbox.inputs import read_workspace
+from sandbox.spec import InputRejected, Limits, Party, RunSpec, SandboxError
+
+EXIT_SANDBOX_FAILED = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line on stderr and exit 2, as for every other refusal.
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_SANDBOX_FAILED)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sandbox", description="Faultline sandbox")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    doctor = sub.add_parser("doctor", help="list the backends and whether each is usable")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    ex = sub.add_parser("exec", help="run a command in a sandbox and print a JSON result")
+    ex.add_argument("--backend", choices=BACKEND_NAMES, default=None)
+    ex.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
+    ex.add_argument("--memory", type=int, default=256, help="memory limit in MB (default 256)")
+    ex.add_argument("--pids", type=int, default=64, help="process limit (default 64)")
+    ex.add_argument(
+        "--output-limit", type=int, default=256, help="KB kept per stream (default 256)"
+    )
+    ex.add_argument("--workspace", default=None, help="directory copied into the working dir")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
+    prep = sub.add_parser("prepare-runtime", help="build the bwrap runtime venv (idempotent)")
+    prep.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    sub.add_parser("sweep", help="remove what crashed runs left behind")
+    return parser
+
+
+def _doctor(as_json: bool) -> int:
+    statuses = sandbox.doctor()
+    default = load_config().default_backend
+    if as_json:
+        print(json.dumps([dataclasses.asdict(s) for s in statuses], indent=2))
+    else:
+        for st in statuses:
+            mark = "ok  " if st.available else "FAIL"
+            tag = " (default)" if st.name == default else ""
+            print(f"{mark} {st.name}{tag}: {st.detail}")
+    return 0 if any(st.available for st in statuses) else 1
+
+
+def _exec(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise InputRejected("no command given: python -m sandbox exec [OPTIONS] -- CMD [ARG...]")
+    limits = Limits(
+        wall_seconds=args.timeout,
+        cpu_seconds=args.timeout,
+        memory_mb=args.memory,
+        pids=args.pids,
+        output_bytes=args.output_limit * 1024,
+    )
+    files = read_workspace(args.workspace, limits) if args.workspace else {}
+    result = sandbox.run(RunSpec(app=Party(command=cmd, files=files), limits=limits), args.backend)
+    out = dataclasses.asdict(result.app)
+    out.update(backend=result.backend, run_id=result.run_id)
+    print(json.dumps(out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "doctor":
+            return _doctor(args.json)
+        if args.command == "exec":
+            return _exec(args)
+        if args.command == "prepare-runtime":
+            from sandbox.runtime import prepare_runtime
+
+            prepare_runtime(load_config().runtime_dir, force=args.force)
+            return 0
+        if args.command == "sweep":
+            total = 0
+            for st in sandbox.doctor():
+                if st.available:
+                    total += sandbox.get_backend(st.name).sweep()
+            print(f"removed {total} stale sandbox resources")
+            return 0
+    except (InputRejected, SandboxError) as exc:
+        kind = "input refused" if isinstance(exc, InputRejected) else "sandbox unavailable"
+        if isinstance(exc, SandboxError) and not isinstance(exc, sandbox.SandboxUnavailable):
+            kind = "sandbox error"
+        print(f"{kind}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_SANDBOX_FAILED
+    return EXIT_SANDBOX_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
