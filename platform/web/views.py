@@ -1,5 +1,199 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages: the interviewer's dashboard and console, the invite landing and the candidate's room.
+
+Views are thin: parse, check who is asking, call one service, respond.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from interviews import services as interview_services
+from interviews.models import Interview
+
+from web import services
+from web.forms import ScheduleForm
+
+CONDUCT = "interviews.conduct_interview"
+# Raw invite tokens the interviewer issued in this browser session, so "Copy
+# link" keeps working on the dashboard; the database stores only their hashes.
+SESSION_LINKS = "invite_links"
+SESSION_INVITE = "candidate_invite"
 
 
+def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return render(
+        request, "web/message.html", {"title": "Not allowed", "message": message}, status=403
+    )
+
+
+def _can_conduct(request: HttpRequest) -> bool:
+    return request.user.is_authenticated and request.user.has_perm(CONDUCT)
+
+
+def _member_interview(request: HttpRequest, interview_id: int) -> Interview:
+    assert isinstance(request.user, User)
+    interview = services.staff_interview(request.user, interview_id)
+    if interview is None:
+        raise Http404("No interview of yours has this number.")
+    return interview
+
+
+def _invite_url(request: HttpRequest, token: str) -> str:
+    return request.build_absolute_uri(reverse("web:invite", args=[token]))
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Faultline")
+    if not request.user.is_authenticated:
+        if request.session.get(SESSION_INVITE):
+            return redirect("web:room")
+        return redirect("login")
+    if request.user.has_perm(CONDUCT):
+        return redirect("web:dashboard")
+    if request.user.has_perm("review.review_interview"):
+        return redirect("review:list")
+    return _forbidden(request, "Your account has no role yet. Ask an administrator for one.")
+
+
+def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, object]:
+    assert isinstance(request.user, User)
+    links = {
+        int(k): _invite_url(request, v) for k, v in request.session.get(SESSION_LINKS, {}).items()
+    }
+    lists = services.dashboard_lists(request.user)
+    sections = [("Live", "live"), ("Upcoming", "upcoming"), ("Past", "past")]
+    return {
+        "form": form,
+        "sections": [
+            (title, key, [(i, links.get(i.pk)) for i in lists[key]]) for title, key in sections
+        ],
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not _can_conduct(request):
+        return _forbidden(request, "Only interviewers can schedule and conduct interviews.")
+    context = _dashboard_context(request, ScheduleForm())
+    context["issued"] = request.GET.get("issued")
+    return render(request, "web/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def schedule(request: HttpRequest) -> HttpResponse:
+    if not _can_conduct(request):
+        return _forbidden(request, "Only interviewers can schedule interviews.")
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        context = _dashboard_context(request, form)
+        return render(request, "web/dashboard.html", context, status=400)
+    exercise = form.cleaned_data["exercise"]
+    assert isinstance(request.user, User)  # login_required
+    interview, token = interview_services.interview_create(
+        exercise=exercise,
+        candidate_name=form.cleaned_data["candidate_name"],
+        candidate_email=form.cleaned_data["candidate_email"],
+        interviewers=[request.user],
+        created_by=request.user,
+        scheduled_at=form.cleaned_data["scheduled_at"],
+        duration_minutes=form.cleaned_data["duration_minutes"],
+        starter_files=services.starter_files(exercise),
+    )
+    _remember_link(request, interview.pk, token)
+    return HttpResponseRedirect(f"{reverse('web:dashboard')}?issued={interview.pk}")
+
+
+def _remember_link(request: HttpRequest, interview_id: int, token: str | None) -> None:
+    links = dict(request.session.get(SESSION_LINKS, {}))
+    if token is None:
+        links.pop(str(interview_id), None)
+    else:
+        links[str(interview_id)] = token
+    request.session[SESSION_LINKS] = links
+
+
+@login_required
+@require_POST
+def invite_reissue(request: HttpRequest, interview_id: int) -> HttpResponse:
+    if not _can_conduct(request):
+        return _forbidden(request, "Only interviewers can issue invite links.")
+    interview = _member_interview(request, interview_id)
+    token = interview_services.invite_reissue(interview=interview)
+    _remember_link(request, interview.pk, token)
+    return HttpResponseRedirect(f"{reverse('web:dashboard')}?issued={interview.pk}")
+
+
+@login_required
+@require_POST
+def invite_revoke(request: HttpRequest, interview_id: int) -> HttpResponse:
+    if not _can_conduct(request):
+        return _forbidden(request, "Only interviewers can revoke invite links.")
+    interview = _member_interview(request, interview_id)
+    interview_services.invite_revoke(interview=interview)
+    _remember_link(request, interview.pk, None)
+    return redirect("web:dashboard")
+
+
+@login_required
+@require_GET
+def console(request: HttpRequest, interview_id: int) -> HttpResponse:
+    if not _can_conduct(request):
+        return _forbidden(request, "Only interviewers can open the interview console.")
+    interview = _member_interview(request, interview_id)
+    config = {"socket": f"/ws/console/{interview.pk}/", "interview": interview.pk}
+    return render(request, "web/console.html", {"interview": interview, "config": config})
+
+
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, token: str) -> HttpResponse:
+    """The invite link: GET shows a page (link previewers must not use it up), POST joins."""
+    found = services.invite_for_token(token)
+    problem = (
+        "This invite link is not valid. Check that you copied all of it."
+        if found is None
+        else found.problem()
+    )
+    if problem:
+        return render(
+            request,
+            "web/message.html",
+            {"title": "This invite cannot be used", "message": problem},
+            status=410 if found is not None else 404,
+        )
+    assert found is not None
+    if request.method == "GET":
+        return render(request, "web/invite.html", {"interview": found.interview})
+    try:
+        interview_services.invite_redeem(token=token)
+    except interview_services.InviteError as exc:
+        return render(
+            request,
+            "web/message.html",
+            {"title": "This invite cannot be used", "message": str(exc)},
+            status=410,
+        )
+    # A fresh session id on joining: a session fixed by someone else before
+    # the candidate joined must not end up holding the interview.
+    request.session.cycle_key()
+    request.session[SESSION_INVITE] = found.pk
+    # The token never appears in the room's URL, history or Referer headers.
+    return redirect("web:room")
+
+
+@require_GET
+def room(request: HttpRequest) -> HttpResponse:
+    interview = services.candidate_interview(request.session.get(SESSION_INVITE))
+    if interview is None:
+        return _forbidden(
+            request,
+            "This page opens from your invite link. If your link stopped working, "
+            "ask your interviewer for a new one.",
+        )
+    config = {"socket": "/ws/room/", "interview": interview.pk}
+    return render(request, "web/room.html", {"interview": interview, "config": config})

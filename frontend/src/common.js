@@ -1,0 +1,377 @@
+// Shared pieces of the candidate's room and the interviewer's console.
+// Everything that shows user- or code-controlled text uses textContent: no
+// data ever goes through innerHTML.
+
+import { EditorView, basicSetup } from "codemirror";
+import { EditorState, Compartment, Transaction } from "@codemirror/state";
+import { keymap } from "@codemirror/view";
+import { indentWithTab } from "@codemirror/commands";
+import { python } from "@codemirror/lang-python";
+import { javascript } from "@codemirror/lang-javascript";
+import { html } from "@codemirror/lang-html";
+import { json } from "@codemirror/lang-json";
+
+export { EditorView, EditorState, Compartment, Transaction };
+
+/** Create an element: el("div", {class: "x", onclick: f}, child, "text", ...). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+export function config() {
+  return JSON.parse(document.getElementById("room-config").textContent);
+}
+
+// ------------------------------------------------------------------ markdown
+
+const SAFE_URL = /^(https?:\/\/|mailto:)/i;
+
+function inline(text) {
+  // `code`, **bold**, *em*, [text](http...) — everything else stays text.
+  const out = [];
+  const pattern = /(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*)|(\[[^\]]+\]\([^)\s]+\))/g;
+  let last = 0;
+  let m;
+  while ((m = pattern.exec(text)) !== null) {
+    if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
+    const token = m[0];
+    if (m[1]) out.push(el("code", { text: token.slice(1, -1) }));
+    else if (m[2]) out.push(el("strong", { text: token.slice(2, -2) }));
+    else if (m[3]) out.push(el("em", { text: token.slice(1, -1) }));
+    else {
+      const label = token.slice(1, token.indexOf("]"));
+      const href = token.slice(token.indexOf("](") + 2, -1);
+      out.push(
+        SAFE_URL.test(href)
+          ? el("a", { href, text: label, target: "_blank", rel: "noopener noreferrer" })
+          : document.createTextNode(token),
+      );
+    }
+    last = m.index + token.length;
+  }
+  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  return out;
+}
+
+/** Render a small, safe subset of Markdown into DOM nodes (never HTML strings). */
+export function markdown(source) {
+  const root = el("div", { class: "md" });
+  const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
+  let i = 0;
+  let para = [];
+  const flush = () => {
+    if (para.length) root.append(el("p", {}, inline(para.join(" "))));
+    para = [];
+  };
+  while (i < lines.length) {
+    const line = lines[i];
+    if (/^```/.test(line)) {
+      flush();
+      const code = [];
+      i += 1;
+      while (i < lines.length && !/^```/.test(lines[i])) code.push(lines[i++]);
+      i += 1;
+      root.append(el("pre", {}, el("code", { text: code.join("\n") })));
+      continue;
+    }
+    const heading = /^(#{1,4})\s+(.*)$/.exec(line);
+    if (heading) {
+      flush();
+      root.append(el(`h${Math.min(heading[1].length + 2, 6)}`, {}, inline(heading[2])));
+      i += 1;
+      continue;
+    }
+    if (/^\s*([-*]|\d+\.)\s+/.test(line)) {
+      flush();
+      const ordered = /^\s*\d+\./.test(line);
+      const list = el(ordered ? "ol" : "ul");
+      while (i < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[i])) {
+        list.append(el("li", {}, inline(lines[i].replace(/^\s*([-*]|\d+\.)\s+/, ""))));
+        i += 1;
+      }
+      root.append(list);
+      continue;
+    }
+    if (!line.trim()) flush();
+    else para.push(line.trim());
+    i += 1;
+  }
+  flush();
+  return root;
+}
+
+// ------------------------------------------------------------------ socket
+
+/**
+ * A websocket that reconnects with backoff and matches replies to requests by `seq`.
+ * onOpen runs on every (re)connect; the server then sends the current state.
+ */
+export class Socket {
+  constructor(path, { onMessage, onStatus }) {
+    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.seq = 0;
+    this.waiting = new Map();
+    this.backoff = 300;
+    this.stopped = false;
+    this.connect();
+  }
+
+  connect() {
+    this.onStatus("connecting");
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.backoff = 300;
+      this.onStatus("online");
+    };
+    ws.onmessage = (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (typeof msg.seq === "number" && this.waiting.has(msg.seq)) {
+        const { resolve, timer } = this.waiting.get(msg.seq);
+        clearTimeout(timer);
+        this.waiting.delete(msg.seq);
+        resolve(msg);
+      }
+      this.onMessage(msg);
+    };
+    ws.onclose = (e) => {
+      for (const { resolve, timer } of this.waiting.values()) {
+        clearTimeout(timer);
+        resolve({ type: "error", code: "offline", message: "Connection lost; retrying." });
+      }
+      this.waiting.clear();
+      if (e.code === 4403) {
+        this.stopped = true;
+        this.onStatus("forbidden");
+        return;
+      }
+      this.onStatus("offline");
+      if (!this.stopped) {
+        setTimeout(() => this.connect(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 4000);
+      }
+    };
+  }
+
+  get open() {
+    return this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Send and forget; returns the seq, or null when offline. */
+  send(message) {
+    if (!this.open) return null;
+    const seq = ++this.seq;
+    this.ws.send(JSON.stringify({ ...message, seq }));
+    return seq;
+  }
+
+  /** Send and wait for the reply with the same seq. */
+  request(message, timeoutMs = 15000) {
+    return new Promise((resolve) => {
+      if (!this.open) {
+        resolve({ type: "error", code: "offline", message: "Not connected; retrying." });
+        return;
+      }
+      const seq = ++this.seq;
+      const timer = setTimeout(() => {
+        this.waiting.delete(seq);
+        resolve({ type: "error", code: "timeout", message: "The server did not answer in time." });
+      }, timeoutMs);
+      this.waiting.set(seq, { resolve, timer });
+      this.ws.send(JSON.stringify({ ...message, seq }));
+    });
+  }
+}
+
+// ------------------------------------------------------------------ editor
+
+export function languageFor(path) {
+  if (/\.py$/.test(path)) return python();
+  if (/\.(js|mjs|cjs)$/.test(path)) return javascript();
+  if (/\.(ts)$/.test(path)) return javascript({ typescript: true });
+  if (/\.(html?|jinja2?)$/.test(path)) return html();
+  if (/\.json$/.test(path)) return json();
+  return [];
+}
+
+export const editorTheme = EditorView.theme({
+  "&": { height: "100%", fontSize: "13.5px" },
+  ".cm-scroller": { fontFamily: "var(--mono)", lineHeight: "1.55" },
+  ".cm-gutters": { background: "var(--panel-2)", borderRight: "1px solid var(--line)" },
+});
+
+export function editorExtensions({ path, readOnly = false, onUpdate = null, extra = [] }) {
+  const exts = [
+    basicSetup,
+    keymap.of([indentWithTab]),
+    editorTheme,
+    languageFor(path),
+    EditorState.readOnly.of(readOnly),
+    EditorView.editable.of(!readOnly),
+    ...extra,
+  ];
+  if (onUpdate) exts.push(EditorView.updateListener.of(onUpdate));
+  return exts;
+}
+
+// ------------------------------------------------------------------ time
+
+/** A countdown to `deadline` (ISO), corrected by the server's clock. */
+export class Countdown {
+  constructor(node) {
+    this.node = node;
+    this.deadline = null;
+    this.skew = 0;
+    this.ended = false;
+    setInterval(() => this.render(), 1000);
+  }
+
+  set(interview) {
+    this.deadline = interview.deadline ? Date.parse(interview.deadline) : null;
+    this.skew = Date.parse(interview.now) - Date.now();
+    this.ended = interview.state !== "live" && interview.state !== "scheduled";
+    this.duration = interview.duration_minutes;
+    this.render();
+  }
+
+  render() {
+    if (this.ended) {
+      this.node.textContent = "Ended";
+      this.node.className = "countdown ended";
+      return;
+    }
+    if (this.deadline === null) {
+      this.node.textContent = `${this.duration || ""} min`;
+      this.node.className = "countdown idle";
+      return;
+    }
+    const left = Math.round((this.deadline - (Date.now() + this.skew)) / 1000);
+    if (left <= 0) {
+      this.node.textContent = "Time is up";
+      this.node.className = "countdown over";
+      return;
+    }
+    const m = Math.floor(left / 60);
+    const s = String(left % 60).padStart(2, "0");
+    this.node.textContent = `${m}:${s} left`;
+    this.node.className = `countdown${left < 300 ? " warn" : ""}`;
+  }
+}
+
+export function clock(iso) {
+  const d = new Date(iso);
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function toast(text, kind = "info") {
+  let box = document.getElementById("toasts");
+  if (!box) {
+    box = el("div", { id: "toasts", "aria-live": "polite" });
+    document.body.append(box);
+  }
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", text });
+  box.append(node);
+  setTimeout(() => node.remove(), kind === "error" ? 8000 : 4000);
+}
+
+// ------------------------------------------------------------------ runs
+
+const OUTCOME_LABEL = { passed: "passed", failed: "failed", error: "error", skipped: "skipped" };
+
+/** One test run, as a card with its tests; hidden-suite detail only when the data has it. */
+export function runCard(run) {
+  const state = run.state || "queued";
+  const header = el(
+    "div",
+    { class: "run-head" },
+    el("span", { class: `badge ${state}`, text: state }),
+    el("strong", { text: run.kind === "hidden" ? "Hidden suite" : "Visible tests" }),
+    run.queue_position ? el("span", { class: "muted", text: `#${run.queue_position} in queue` }) : null,
+    run.created_at ? el("span", { class: "muted", text: clock(run.created_at) }) : null,
+  );
+  const card = el("div", { class: `run run-${state}`, dataset: { run: String(run.id) } }, header);
+  if (run.infra_error) card.append(el("p", { class: "infra", text: run.infra_error }));
+  const tests = run.tests || [];
+  if (tests.length) {
+    const passed = tests.filter((t) => t.outcome === "passed").length;
+    card.append(el("div", { class: "muted small", text: `${passed} of ${tests.length} tests passed` }));
+    const list = el("ul", { class: "tests" });
+    for (const t of tests) {
+      const outcome = OUTCOME_LABEL[t.outcome] || String(t.outcome || "");
+      const item = el(
+        "li",
+        { class: `test ${outcome}` },
+        el("span", { class: "outcome", text: outcome === "passed" ? "✓" : outcome === "skipped" ? "–" : "✗" }),
+        el("span", { class: "title", text: t.title || t.id || "test" }),
+        t.criterion ? el("span", { class: "criterion", text: t.criterion }) : null,
+        typeof t.duration === "number" ? el("span", { class: "muted", text: `${t.duration.toFixed(2)} s` }) : null,
+      );
+      if (t.output && outcome !== "passed") {
+        item.append(el("details", {}, el("summary", { text: "output" }), el("pre", { text: String(t.output) })));
+      }
+      list.append(item);
+    }
+    card.append(list);
+  }
+  if (run.output && (state === "failed" || state === "error")) {
+    card.append(el("details", {}, el("summary", { text: "full output" }), el("pre", { text: String(run.output) })));
+  }
+  return card;
+}
+
+/** Merge a run update into a map of runs by id; tests are merged by id. */
+export function mergeRun(runs, update) {
+  const old = runs.get(update.id) || {};
+  const merged = { ...old, ...update };
+  if (!update.tests && old.tests) merged.tests = old.tests;
+  runs.set(update.id, merged);
+  return merged;
+}
+
+export function addTest(runs, runId, test) {
+  const run = runs.get(runId) || { id: runId, state: "running", tests: [] };
+  const tests = (run.tests || []).filter((t) => t.id !== test.id);
+  tests.push(test);
+  runs.set(runId, { ...run, tests });
+}
+
+export function chatLine(event, selfRole) {
+  const data = event.data || {};
+  const mine = data.role === selfRole;
+  const who = data.role === "candidate" ? (selfRole === "candidate" ? "You" : "Candidate") : mine ? "You" : `PM (${event.actor})`;
+  return el(
+    "li",
+    { class: `chat-line ${mine ? "mine" : "theirs"}`, dataset: { id: String(event.id) } },
+    el("div", { class: "meta" }, el("span", { class: "who", text: who }), el("span", { class: "muted", text: clock(event.at) })),
+    el("div", { class: "text", text: data.text || "" }),
+  );
+}

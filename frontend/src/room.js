@@ -1,0 +1,682 @@
+// The candidate's room: lobby, then an IDE that saves continuously over the websocket.
+//
+// Saving: each file has the version the server last confirmed. An edit is sent
+// as the whole text with that base version; the server refuses it if its copy
+// is newer. Unsaved text also goes to localStorage, so a reload, a dropped
+// connection or a server restart loses nothing: on every (re)connect the state
+// from the server is reconciled with what is pending here.
+
+import {
+  $, Compartment, Countdown, EditorState, EditorView, Socket, Transaction, addTest, chatLine, clear, clock,
+  config, editorExtensions, el, markdown, mergeRun, runCard, toast,
+} from "./common.js";
+
+const cfg = config();
+const SEND_DEBOUNCE_MS = 150;
+const SEND_MAX_WAIT_MS = 400;
+const CHECKPOINT_IDLE_MS = 1500;
+const storeKey = (path) => `faultline:pending:${cfg.interview}:${path}`;
+
+const files = new Map(); // path -> {path, version, server, state, dirty, inflight, timer, first}
+const runs = new Map();
+let active = null;
+let interview = null;
+let limits = { max_files: 200, max_file_bytes: 262144 };
+let readOnly = true;
+let connected = false;
+let stateReceived = false;
+const editable = new Compartment();
+
+const view = new EditorView({ parent: $("#editor") });
+const countdown = new Countdown($("#countdown"));
+
+const socket = new Socket(cfg.socket, {
+  onMessage: handle,
+  onStatus(status) {
+    connected = status === "online";
+    const node = $("#connection");
+    node.dataset.status = status;
+    node.textContent = {
+      online: "Connected",
+      connecting: "Connecting…",
+      offline: "Offline — your changes are kept and will be saved when the connection returns",
+      forbidden: "This room is closed to you. Ask your interviewer for a new link.",
+    }[status];
+    if (status !== "online") stateReceived = false;
+    renderSaveStatus();
+  },
+});
+
+// ------------------------------------------------------------------ messages
+
+function handle(msg) {
+  switch (msg.type) {
+    case "state":
+      onState(msg);
+      break;
+    case "saved":
+      onSaved(msg);
+      break;
+    case "conflict":
+      onConflict(msg);
+      break;
+    case "error":
+      onError(msg);
+      break;
+    case "event":
+      onEvent(msg.event);
+      break;
+    default:
+      break;
+  }
+}
+
+function onState(state) {
+  interview = state.interview;
+  cfg.interview = interview.id;
+  limits = state.limits || limits;
+  stateReceived = true;
+  setInterview(interview);
+  const seen = new Set();
+  for (const f of state.files) {
+    seen.add(f.path);
+    reconcile(f);
+  }
+  for (const path of [...files.keys()]) if (!seen.has(path)) removeFile(path);
+  renderTree();
+  if (!active || !files.has(active)) {
+    const first = [...files.keys()].find((p) => /main\.py$/.test(p)) || [...files.keys()][0];
+    if (first) openFile(first);
+  }
+  renderTabs();
+  clear($("#tasks-list"));
+  for (const t of state.tasks) addTask(t, false);
+  clear($("#chat-list"));
+  for (const m of state.messages) addChat(m);
+  runs.clear();
+  for (const r of [...state.runs].reverse()) mergeRun(runs, r);
+  renderRuns();
+  for (const f of files.values()) if (f.dirty) scheduleSend(f.path, 0);
+}
+
+/** Merge the server's copy of a file with anything pending here. Newer server text wins. */
+function reconcile(remote) {
+  let f = files.get(remote.path);
+  const stored = readStored(remote.path);
+  if (!f) {
+    f = { path: remote.path, version: remote.version, server: remote.content, dirty: false, inflight: null };
+    f.state = makeState(remote.path, remote.content);
+    files.set(remote.path, f);
+    if (stored) restoreStored(f, stored, remote);
+    return;
+  }
+  const local = f.state.doc.toString();
+  if (!f.dirty) {
+    if (remote.version !== f.version || remote.content !== local) replaceText(f, remote.content);
+    f.version = remote.version;
+    f.server = remote.content;
+    return;
+  }
+  if (remote.version === f.version) return; // our base is current: the pending send goes through
+  if (f.inflight && remote.version === f.version + 1 && remote.content === f.inflight.content) {
+    // Our last send was stored but its acknowledgement was lost with the connection.
+    f.version = remote.version;
+    f.server = remote.content;
+    f.inflight = null;
+    if (local === remote.content) markClean(f);
+    return;
+  }
+  replaceText(f, remote.content);
+  f.version = remote.version;
+  f.server = remote.content;
+  f.inflight = null;
+  markClean(f);
+  toast(`${remote.path} was changed elsewhere (another tab?). The newer text is shown.`, "error");
+}
+
+function restoreStored(f, stored, remote) {
+  if (stored.base === remote.version && stored.content !== remote.content) {
+    replaceText(f, stored.content);
+    f.dirty = true;
+  } else if (
+    stored.inflight !== undefined &&
+    stored.base + 1 === remote.version &&
+    stored.inflight === remote.content &&
+    stored.content !== remote.content
+  ) {
+    replaceText(f, stored.content);
+    f.dirty = true;
+  } else {
+    localStorage.removeItem(storeKey(f.path));
+  }
+}
+
+function readStored(path) {
+  try {
+    return JSON.parse(localStorage.getItem(storeKey(path)) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function writeStored(f) {
+  try {
+    localStorage.setItem(
+      storeKey(f.path),
+      JSON.stringify({ base: f.version, content: f.state.doc.toString(), inflight: f.inflight?.content }),
+    );
+  } catch {
+    // Storage full or disabled: the websocket save still works.
+  }
+}
+
+function markClean(f) {
+  f.dirty = false;
+  localStorage.removeItem(storeKey(f.path));
+  renderTree();
+  renderTabs();
+  renderSaveStatus();
+}
+
+function onSaved(msg) {
+  const f = files.get(msg.path);
+  if (!f || !f.inflight || f.inflight.seq !== msg.seq) return;
+  f.version = msg.version;
+  f.server = f.inflight.content;
+  f.inflight = null;
+  if (f.state.doc.toString() === f.server) {
+    markClean(f);
+    resolveSavedWaiters();
+  } else {
+    writeStored(f);
+    scheduleSend(f.path, 0);
+  }
+  renderSaveStatus();
+}
+
+function onConflict(msg) {
+  const f = files.get(msg.path);
+  if (!f) return;
+  f.inflight = null;
+  if (!msg.file) {
+    removeFile(msg.path);
+    toast(`${msg.path} was deleted elsewhere.`, "error");
+    renderTree();
+    renderTabs();
+    return;
+  }
+  reconcile(msg.file);
+  renderSaveStatus();
+}
+
+function onError(msg) {
+  if (msg.path && files.has(msg.path)) {
+    const f = files.get(msg.path);
+    if (f.inflight && f.inflight.seq === msg.seq) f.inflight = null;
+    f.error = msg.message;
+    renderSaveStatus();
+  }
+  if (msg.code !== "offline") toast(msg.message, "error");
+}
+
+function onEvent(event) {
+  switch (event.kind) {
+    case "file":
+      if (!event.origin || !files.has(event.path) || files.get(event.path).version < event.version) {
+        reconcile({ path: event.path, version: event.version, content: event.content });
+        renderTree();
+        if (!active) openFile(event.path);
+      }
+      break;
+    case "file_deleted":
+      removeFile(event.path);
+      renderTree();
+      renderTabs();
+      break;
+    case "task_revealed":
+      if (event.task) {
+        addTask(event.task, true);
+        toast(`New task: ${event.task.title}`);
+      }
+      break;
+    case "message":
+      addChat(event);
+      if (!$("#panel-chat").classList.contains("active") && event.data.role !== "candidate") {
+        $("#tab-chat").classList.add("unread");
+      }
+      break;
+    case "started":
+    case "ended":
+      if (event.interview) setInterview(event.interview);
+      if (event.kind === "started") toast("The interview has started. Good luck!");
+      break;
+    case "run":
+      mergeRun(runs, event.run);
+      renderRuns();
+      break;
+    case "run.test":
+      addTest(runs, event.run_id, event.test);
+      renderRuns();
+      break;
+    case "submission":
+      renderSubmission(event.run);
+      break;
+    default:
+      break;
+  }
+}
+
+// ------------------------------------------------------------------ interview state
+
+function setInterview(iv) {
+  interview = iv;
+  countdown.set(iv);
+  $("#lobby").hidden = iv.state !== "scheduled";
+  $("#ended").hidden = !["ended", "graded", "reviewed"].includes(iv.state);
+  readOnly = iv.state !== "live";
+  view.dispatch({ effects: editable.reconfigure(readOnlyExt()) });
+  for (const b of document.querySelectorAll("[data-live-only]")) b.disabled = readOnly;
+}
+
+function readOnlyExt() {
+  return [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)];
+}
+
+// ------------------------------------------------------------------ editor and files
+
+function makeState(path, text) {
+  return EditorState.create({
+    doc: text,
+    extensions: [
+      editorExtensions({ path, onUpdate: (u) => onEditorUpdate(path, u) }),
+      editable.of(readOnlyExt()),
+    ],
+  });
+}
+
+let presenceTimer = null;
+let lastPresence = "";
+
+function onEditorUpdate(path, update) {
+  const f = files.get(path);
+  if (!f) return;
+  f.state = update.state;
+  const remote = update.transactions.some((t) => t.annotation(Transaction.remote));
+  if (update.docChanged && !remote) {
+    const bytes = new TextEncoder().encode(update.state.doc.toString()).length;
+    if (bytes > limits.max_file_bytes) {
+      f.error = `${path} is ${Math.round(bytes / 1024)} KB; the limit is ${Math.round(limits.max_file_bytes / 1024)} KB per file. Make it smaller to keep saving.`;
+      renderSaveStatus();
+      return;
+    }
+    f.error = null;
+    if (!f.dirty) {
+      f.dirty = true;
+      renderTree();
+      renderTabs();
+    }
+    writeStored(f);
+    scheduleSend(path);
+  }
+  if (update.selectionSet || update.docChanged || update.focusChanged) sendPresenceSoon();
+  if (update.focusChanged && !update.view.hasFocus) checkpoint(path);
+}
+
+function sendPresenceSoon() {
+  if (presenceTimer) return;
+  presenceTimer = setTimeout(() => {
+    presenceTimer = null;
+    if (!active) return;
+    const line = view.state.doc.lineAt(view.state.selection.main.head).number;
+    const key = `${active}:${line}`;
+    if (key !== lastPresence && stateReceived) {
+      lastPresence = key;
+      socket.send({ type: "presence", path: active, line });
+    }
+  }, 300);
+}
+
+/** Send a file soon: after a short pause in typing, and at least every SEND_MAX_WAIT_MS. */
+function scheduleSend(path, delay = SEND_DEBOUNCE_MS) {
+  const f = files.get(path);
+  if (!f) return;
+  const now = Date.now();
+  if (!f.first) f.first = now;
+  clearTimeout(f.timer);
+  const wait = Math.max(0, Math.min(delay, f.first + SEND_MAX_WAIT_MS - now));
+  f.timer = setTimeout(() => sendFile(path, false), wait);
+  clearTimeout(f.idle);
+  f.idle = setTimeout(() => checkpoint(path), CHECKPOINT_IDLE_MS);
+  renderSaveStatus();
+}
+
+function sendFile(path, checkpointFlag) {
+  const f = files.get(path);
+  if (!f) return;
+  f.first = null;
+  if (f.inflight || !connected || !stateReceived || readOnly || f.error) {
+    if (checkpointFlag) f.wantCheckpoint = true;
+    return;
+  }
+  const content = f.state.doc.toString();
+  const flag = checkpointFlag || f.wantCheckpoint || false;
+  if (!f.dirty && !flag) return;
+  const seq = socket.send({
+    type: "edit",
+    path,
+    base_version: f.version,
+    content,
+    checkpoint: flag,
+    sent_at: Date.now(),
+  });
+  if (seq === null) return;
+  f.wantCheckpoint = false;
+  f.inflight = { seq, content };
+  writeStored(f);
+  renderSaveStatus();
+}
+
+/** Ask the server to keep this file's full text in the timeline (blur, idle, run). */
+function checkpoint(path) {
+  const f = files.get(path);
+  if (!f || readOnly) return;
+  if (f.dirty || f.inflight) sendFile(path, true);
+}
+
+let savedWaiters = [];
+function resolveSavedWaiters() {
+  if ([...files.values()].some((f) => f.dirty || f.inflight)) return;
+  for (const w of savedWaiters) w();
+  savedWaiters = [];
+}
+
+/** Flush every pending edit and wait (up to 5 s) until the server has them all. */
+function allSaved() {
+  for (const f of files.values()) if (f.dirty && !f.inflight) sendFile(f.path, true);
+  if (![...files.values()].some((f) => f.dirty || f.inflight)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000);
+    savedWaiters.push(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+function replaceText(f, text) {
+  if (f.path === active) {
+    view.dispatch({
+      changes: { from: 0, to: view.state.doc.length, insert: text },
+      annotations: Transaction.remote.of(true),
+    });
+    f.state = view.state;
+  } else {
+    f.state = f.state.update({
+      changes: { from: 0, to: f.state.doc.length, insert: text },
+      annotations: Transaction.remote.of(true),
+    }).state;
+  }
+}
+
+function removeFile(path) {
+  const f = files.get(path);
+  if (f) {
+    clearTimeout(f.timer);
+    clearTimeout(f.idle);
+  }
+  files.delete(path);
+  localStorage.removeItem(storeKey(path));
+  openTabs.delete(path);
+  if (active === path) {
+    active = null;
+    const next = [...openTabs][0] || [...files.keys()][0];
+    if (next) openFile(next);
+    else view.setState(EditorState.create({ doc: "" }));
+  }
+}
+
+const openTabs = new Set();
+
+function openFile(path) {
+  const f = files.get(path);
+  if (!f) return;
+  if (active && active !== path) checkpoint(active);
+  active = path;
+  openTabs.add(path);
+  view.setState(f.state);
+  view.dispatch({ effects: editable.reconfigure(readOnlyExt()) });
+  f.state = view.state;
+  renderTabs();
+  renderTree();
+  sendPresenceSoon();
+}
+
+function renderTabs() {
+  const bar = clear($("#tabs"));
+  for (const path of openTabs) {
+    const f = files.get(path);
+    if (!f) continue;
+    const name = path.split("/").pop();
+    const tab = el(
+      "div",
+      { class: `tab${path === active ? " active" : ""}`, role: "tab", title: path, dataset: { path } },
+      el("span", { class: "tab-name", text: name, onclick: () => openFile(path) }),
+      f.dirty ? el("span", { class: "dot", title: "saving" }) : null,
+      el("button", {
+        class: "tab-close",
+        "aria-label": `close ${name}`,
+        text: "×",
+        onclick: (e) => {
+          e.stopPropagation();
+          openTabs.delete(path);
+          if (active === path) {
+            const next = [...openTabs].pop();
+            if (next) openFile(next);
+            else {
+              active = null;
+              view.setState(EditorState.create({ doc: "", extensions: [EditorView.editable.of(false)] }));
+            }
+          }
+          renderTabs();
+        },
+      }),
+    );
+    bar.append(tab);
+  }
+}
+
+function renderTree() {
+  const root = clear($("#tree"));
+  const paths = [...files.keys()].sort();
+  let lastDirs = [];
+  for (const path of paths) {
+    const parts = path.split("/");
+    const dirs = parts.slice(0, -1);
+    dirs.forEach((dir, i) => {
+      if (lastDirs[i] !== dir || lastDirs.slice(0, i).join("/") !== dirs.slice(0, i).join("/")) {
+        root.append(el("li", { class: "dir", style: `padding-left:${8 + i * 14}px`, text: `${dir}/` }));
+        lastDirs = dirs.slice(0, i + 1);
+      }
+    });
+    lastDirs = dirs;
+    const f = files.get(path);
+    root.append(
+      el(
+        "li",
+        {
+          class: `file${path === active ? " active" : ""}`,
+          style: `padding-left:${8 + dirs.length * 14}px`,
+          dataset: { path },
+          title: path,
+          onclick: () => openFile(path),
+        },
+        el("span", { text: parts[parts.length - 1] }),
+        f.dirty ? el("span", { class: "dot", title: "saving" }) : null,
+      ),
+    );
+  }
+  $("#file-count").textContent = `${files.size} / ${limits.max_files}`;
+}
+
+function renderSaveStatus() {
+  const node = $("#save-status");
+  if (!node) return;
+  const list = [...files.values()];
+  const failing = list.find((f) => f.error);
+  if (failing) {
+    node.textContent = failing.error;
+    node.dataset.status = "error";
+  } else if (!connected) {
+    node.textContent = list.some((f) => f.dirty) ? "Unsaved changes kept in this browser" : "Offline";
+    node.dataset.status = "offline";
+  } else if (list.some((f) => f.dirty || f.inflight)) {
+    node.textContent = "Saving…";
+    node.dataset.status = "saving";
+  } else {
+    node.textContent = "All changes saved";
+    node.dataset.status = "saved";
+  }
+}
+
+// ------------------------------------------------------------------ panels
+
+function addTask(task, fresh) {
+  const list = $("#tasks-list");
+  if (list.querySelector(`[data-index="${task.index}"]`)) return;
+  list.append(
+    el(
+      "article",
+      { class: `task${fresh ? " fresh" : ""}`, dataset: { index: String(task.index) } },
+      el("h3", {}, el("span", { class: "task-number", text: `Task ${task.index + 1}` }), " ", task.title),
+      markdown(task.body),
+    ),
+  );
+  $("#tasks-empty").hidden = true;
+  if (fresh) {
+    showPanel("tasks");
+    list.lastChild.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function addChat(event) {
+  const list = $("#chat-list");
+  if (list.querySelector(`[data-id="${event.id}"]`)) return;
+  list.append(chatLine(event, "candidate"));
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderRuns() {
+  const box = clear($("#runs"));
+  const visible = [...runs.values()].filter((r) => r.kind !== "hidden").sort((a, b) => b.id - a.id);
+  if (!visible.length) box.append(el("p", { class: "muted", text: "Run the tests to see their results here." }));
+  for (const run of visible.slice(0, 5)) box.append(runCard(run));
+  const submission = [...runs.values()].filter((r) => r.kind === "hidden").sort((a, b) => b.id - a.id)[0];
+  if (submission) renderSubmission(submission);
+}
+
+function renderSubmission(run) {
+  const node = $("#submission");
+  const words = {
+    queued: "Submitted — waiting for grading",
+    running: "Submitted — grading",
+    passed: "Submitted and graded",
+    failed: "Submitted and graded",
+    error: "Submitted — grading will be retried",
+  };
+  node.textContent = words[run.state] || "Submitted";
+  node.hidden = false;
+}
+
+function showPanel(name) {
+  for (const p of document.querySelectorAll(".side .panel")) p.classList.toggle("active", p.id === `panel-${name}`);
+  for (const t of document.querySelectorAll(".side [role=tab]")) {
+    t.classList.toggle("active", t.id === `tab-${name}`);
+    t.setAttribute("aria-selected", String(t.id === `tab-${name}`));
+  }
+  if (name === "chat") $("#tab-chat").classList.remove("unread");
+}
+
+// ------------------------------------------------------------------ actions
+
+$("#tab-tasks").addEventListener("click", () => showPanel("tasks"));
+$("#tab-chat").addEventListener("click", () => showPanel("chat"));
+
+$("#chat-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("#chat-input");
+  const text = input.value.trim();
+  if (!text) return;
+  const reply = await socket.request({ type: "chat", text });
+  if (reply.type === "ok") input.value = "";
+});
+$("#chat-input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) {
+    e.preventDefault();
+    $("#chat-form").requestSubmit();
+  }
+});
+
+$("#run-tests").addEventListener("click", async () => {
+  const button = $("#run-tests");
+  button.disabled = true;
+  try {
+    await allSaved();
+    const reply = await socket.request({ type: "run" });
+    if (reply.type === "run_requested") {
+      mergeRun(runs, reply.run);
+      renderRuns();
+      $("#output").scrollIntoView({ block: "nearest" });
+    }
+  } finally {
+    setTimeout(() => {
+      button.disabled = readOnly;
+    }, 1000);
+  }
+});
+
+$("#submit").addEventListener("click", async () => {
+  if (!window.confirm("Submit your work for grading now? You can keep working and submit again."))
+    return;
+  await allSaved();
+  const reply = await socket.request({ type: "submit" });
+  if (reply.type === "submitted") {
+    renderSubmission(reply.run);
+    toast("Submitted. Your interviewer can see it.");
+  }
+});
+
+$("#new-file").addEventListener("click", async () => {
+  if (files.size >= limits.max_files) {
+    toast(`You already have ${files.size} files; the limit is ${limits.max_files}.`, "error");
+    return;
+  }
+  const path = window.prompt("New file path (for example app/helpers.py):", active ? active.replace(/[^/]*$/, "") : "");
+  if (!path) return;
+  const reply = await socket.request({ type: "create_file", path: path.trim() });
+  if (reply.type === "created") {
+    reconcile({ path: reply.path, version: reply.version, content: "" });
+    renderTree();
+    openFile(reply.path);
+  }
+});
+
+$("#delete-file").addEventListener("click", async () => {
+  if (!active || !window.confirm(`Delete ${active}?`)) return;
+  const path = active;
+  const reply = await socket.request({ type: "delete_file", path });
+  if (reply.type === "deleted") {
+    removeFile(path);
+    renderTree();
+    renderTabs();
+  }
+});
+
+window.addEventListener("beforeunload", (e) => {
+  // localStorage already holds unsaved text; this only warns when a send is in flight.
+  for (const f of files.values()) if (f.dirty) writeStored(f);
+  if ([...files.values()].some((f) => f.dirty)) e.preventDefault();
+});
+
+setInterval(() => socket.open && socket.send({ type: "ping" }), 25000);
+showPanel("tasks");
+window.faultlineRoom = { files, runs, allSaved, clock };

@@ -1,0 +1,494 @@
+"""Websocket glue for the interview room: authorise, limit, dispatch to a service, send.
+
+Two endpoints share one shape: the candidate's room (the interview comes from
+the session their invite opened) and the interviewer's console (the interview
+comes from the URL and the user must be one of its interviewers). Every
+message is checked against the sender's role; the ORM is reached only through
+services wrapped in `database_sync_to_async`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
+from interviews import services as interview_services
+from interviews.events import group_name
+from interviews.models import IllegalTransition, Interview
+
+from web import services
+from web.services import RoomError, StaleEdit
+
+log = logging.getLogger(__name__)
+
+# An edit carries a whole file (at most 256 KB of UTF-8); JSON escaping can
+# grow it, so the frame limit for edits is generous and every other message
+# type gets a small one.
+MAX_EDIT_FRAME = 1024 * 1024
+MAX_OTHER_FRAME = 16 * 1024
+# How long a connection's authorisation is trusted before it is checked again
+# (a revoked invite or a removed interviewer loses the socket within this).
+REAUTHORISE_SECONDS = 5.0
+# Refused messages a client may send before the socket is closed.
+MAX_VIOLATIONS = 50
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_ABUSE = 4429
+
+
+class TokenBucket:
+    """`rate` messages a second on average, bursts up to `capacity`."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate, self.capacity = rate, capacity
+        self.tokens, self.stamp = capacity, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    """What the candidate's and the interviewer's sockets have in common."""
+
+    role = ""
+    interview: Interview
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> None:
+        interview = await self.authorise()
+        if interview is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.interview = interview
+        self.authorised_at = time.monotonic()
+        self.violations = 0
+        self.buckets = {
+            "any": TokenBucket(rate=25, capacity=60),
+            "talk": TokenBucket(rate=0.5, capacity=6),
+            "run": TokenBucket(rate=0.2, capacity=3),
+        }
+        self.groups_joined = self.audiences()
+        for audience in self.groups_joined:
+            await self.channel_layer.group_add(
+                group_name(interview.pk, audience), self.channel_name
+            )
+        await self.accept()
+        # Joined first, state second: an event that lands in between arrives
+        # after the state and carries a newer version or id, which the client keeps.
+        await self.send_state()
+        await self.joined()
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "interview"):
+            return
+        for audience in self.groups_joined:
+            await self.channel_layer.group_discard(
+                group_name(self.interview.pk, audience), self.channel_name
+            )
+        await self.left()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.refuse("bad_request", "Only JSON text messages are accepted.")
+            return
+        if len(text_data) > MAX_EDIT_FRAME:
+            await self.refuse("too_large", "That message is too large.")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.refuse("bad_request", "Malformed message.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.refuse("bad_request", "Malformed message.")
+            return
+        kind = message["type"]
+        handler = self.handlers().get(kind)
+        if handler is None:
+            await self.refuse("forbidden", f"“{kind[:40]}” is not something you can do here.")
+            return
+        if kind != "edit" and len(text_data) > MAX_OTHER_FRAME:
+            await self.refuse("too_large", "That message is too large.", message)
+            return
+        if not self.buckets["any"].take():
+            await self.refuse("rate_limited", "Too many messages; slow down a little.", message)
+            return
+        if not await self.still_authorised():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        try:
+            await handler(message)
+        except RoomError as exc:
+            await self.reply(message, {"type": "error", "code": "refused", "message": str(exc)})
+        except (ValueError, IllegalTransition) as exc:
+            await self.reply(message, {"type": "error", "code": "refused", "message": str(exc)})
+
+    # ------------------------------------------------------------ helpers
+
+    async def authorise(self) -> Interview | None:
+        raise NotImplementedError
+
+    def audiences(self) -> list[str]:
+        raise NotImplementedError
+
+    def handlers(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    async def joined(self) -> None:
+        pass
+
+    async def left(self) -> None:
+        pass
+
+    async def still_authorised(self) -> bool:
+        if time.monotonic() - self.authorised_at < REAUTHORISE_SECONDS:
+            return True
+        interview = await self.authorise()
+        if interview is None or interview.pk != self.interview.pk:
+            return False
+        self.authorised_at = time.monotonic()
+        return True
+
+    async def send_json(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload, separators=(",", ":")))
+
+    async def reply(self, request: dict[str, Any] | None, payload: dict[str, Any]) -> None:
+        seq = (request or {}).get("seq")
+        if isinstance(seq, int):
+            payload["seq"] = seq
+        await self.send_json(payload)
+
+    async def refuse(self, code: str, text: str, request: dict[str, Any] | None = None) -> None:
+        self.violations += 1
+        await self.reply(request, {"type": "error", "code": code, "message": text})
+        if self.violations > MAX_VIOLATIONS:
+            await self.close(code=CLOSE_ABUSE)
+
+    async def send_state(self, request: dict[str, Any] | None = None) -> None:
+        state = await database_sync_to_async(services.room_state)(
+            self.interview, staff=self.role == "staff"
+        )
+        await self.reply(request, {"type": "state", "role": self.role, **state})
+
+    async def to_group(self, audience: str, event: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            group_name(self.interview.pk, audience), {"type": "interview.event", "event": event}
+        )
+
+    async def talk_allowed(self, request: dict[str, Any]) -> bool:
+        if self.buckets["talk"].take():
+            return True
+        await self.refuse("rate_limited", "You are sending messages too fast.", request)
+        return False
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.reply(message, {"type": "pong"})
+
+    async def on_sync(self, message: dict[str, Any]) -> None:
+        await self.send_state(message)
+
+    async def on_chat(self, message: dict[str, Any]) -> None:
+        if not await self.talk_allowed(message):
+            return
+        await database_sync_to_async(services.message_send)(
+            interview=self.interview,
+            text=message.get("text"),
+            actor=self.actor(),
+            role="candidate" if self.role == "candidate" else "pm",
+        )
+        await self.reply(message, {"type": "ok"})
+
+    def actor(self) -> str:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ group events
+
+    async def interview_event(self, message: dict[str, Any]) -> None:
+        event = message.get("event") or {}
+        event = await self.filter_event(event)
+        if event is not None:
+            await self.send_json({"type": "event", "event": event})
+
+    async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        if event.get("kind") in {"started", "ended", "graded"}:
+            view = await database_sync_to_async(_interview_view)(self.interview.pk)
+            event = {**event, "interview": view}
+        return event
+
+
+def _interview_view(interview_id: int) -> dict[str, Any]:
+    interview = Interview.objects.select_related("exercise").get(pk=interview_id)
+    return services.interview_view(interview)
+
+
+# What the candidate must never receive, whatever group it reached them by.
+STAFF_ONLY_KINDS = {"note", "rating", "scorecard", "graded", "presence", "candidate_online"}
+
+
+class CandidateConsumer(RoomConsumer):
+    """ws/room/: the candidate's socket; the interview is the one their invite opened."""
+
+    role = "candidate"
+
+    async def authorise(self) -> Interview | None:
+        session = self.scope.get("session")
+        invite_id = session.get("candidate_invite") if session is not None else None
+        if invite_id is None:
+            return None
+        return await database_sync_to_async(services.candidate_interview)(invite_id)
+
+    def audiences(self) -> list[str]:
+        return ["all"]
+
+    def actor(self) -> str:
+        return "candidate"
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "ping": self.on_ping,
+            "sync": self.on_sync,
+            "edit": self.on_edit,
+            "create_file": self.on_create_file,
+            "delete_file": self.on_delete_file,
+            "presence": self.on_presence,
+            "chat": self.on_chat,
+            "run": self.on_run,
+            "submit": self.on_submit,
+        }
+
+    async def joined(self) -> None:
+        await self.to_group("staff", {"kind": "candidate_online", "online": True})
+
+    async def left(self) -> None:
+        await self.to_group("staff", {"kind": "candidate_online", "online": False})
+
+    async def on_edit(self, message: dict[str, Any]) -> None:
+        try:
+            saved = await database_sync_to_async(services.workspace_save)(
+                interview=self.interview,
+                path=message.get("path"),
+                base_version=message.get("base_version"),
+                content=message.get("content"),
+                checkpoint=bool(message.get("checkpoint")),
+            )
+        except StaleEdit as exc:
+            current = services.file_view(exc.current) if exc.current else None
+            await self.reply(
+                message,
+                {"type": "conflict", "path": message.get("path"), "file": current},
+            )
+            return
+        except interview_services.WorkspaceLimitError as exc:
+            await self.reply(
+                message,
+                {
+                    "type": "error",
+                    "code": "limit",
+                    "path": message.get("path"),
+                    "message": str(exc),
+                },
+            )
+            return
+        await self.reply(message, {"type": "saved", "path": saved.path, "version": saved.version})
+        # The save has committed: the interviewer (and the candidate's other tabs) get the text.
+        await self.to_group(
+            "all",
+            {
+                "kind": "file",
+                "path": saved.path,
+                "version": saved.version,
+                "content": saved.content,
+                "origin": self.channel_name,
+                "sent_at": message.get("sent_at"),
+            },
+        )
+
+    async def on_create_file(self, message: dict[str, Any]) -> None:
+        try:
+            saved = await database_sync_to_async(services.workspace_create)(
+                interview=self.interview, path=message.get("path")
+            )
+        except interview_services.WorkspaceLimitError as exc:
+            await self.reply(message, {"type": "error", "code": "limit", "message": str(exc)})
+            return
+        await self.reply(message, {"type": "created", "path": saved.path, "version": saved.version})
+        await self.to_group(
+            "all",
+            {"kind": "file", "path": saved.path, "version": saved.version, "content": ""},
+        )
+
+    async def on_delete_file(self, message: dict[str, Any]) -> None:
+        path = await database_sync_to_async(services.workspace_delete)(
+            interview=self.interview, path=message.get("path")
+        )
+        await self.reply(message, {"type": "deleted", "path": path})
+        await self.to_group("all", {"kind": "file_deleted", "path": path})
+
+    async def on_presence(self, message: dict[str, Any]) -> None:
+        presence = await database_sync_to_async(services.presence_set)(
+            interview=self.interview, path=message.get("path"), line=message.get("line")
+        )
+        await self.to_group("staff", {"kind": "presence", **presence})
+
+    async def on_run(self, message: dict[str, Any]) -> None:
+        from grading.services import RateLimited
+
+        if not self.buckets["run"].take():
+            await self.refuse("rate_limited", "Wait a few seconds before running again.", message)
+            return
+        try:
+            run = await database_sync_to_async(_visible_run)(self.interview)
+        except RateLimited as exc:
+            await self.reply(
+                message, {"type": "error", "code": "rate_limited", "message": str(exc)}
+            )
+            return
+        await self.reply(message, {"type": "run_requested", "run": run})
+
+    async def on_submit(self, message: dict[str, Any]) -> None:
+        if not self.buckets["run"].take():
+            await self.refuse(
+                "rate_limited", "Wait a few seconds before submitting again.", message
+            )
+            return
+        run = await database_sync_to_async(_submit)(self.interview)
+        await self.reply(message, {"type": "submitted", "run": run})
+
+    async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        kind = event.get("kind")
+        if kind in STAFF_ONLY_KINDS:
+            return None
+        if kind == "run" and (event.get("run") or {}).get("kind") != "visible":
+            return None
+        if kind == "file" and event.get("origin") == self.channel_name:
+            return None  # the sender has this text already
+        if kind == "task_revealed":
+            index = (event.get("data") or {}).get("index")
+            task = await database_sync_to_async(services.task_for_candidate)(
+                self.interview, index if isinstance(index, int) else -1
+            )
+            if task is None:
+                return None
+            event = {**event, "task": task}
+        return await super().filter_event(event)
+
+
+def _visible_run(interview: Interview) -> dict[str, Any]:
+    from grading.progress import run_view
+    from grading.services import visible_run_request
+
+    interview.refresh_from_db(fields=["state"])
+    if interview.state != Interview.State.LIVE:
+        raise RoomError("Tests can be run only while the interview is live.")
+    run = visible_run_request(interview=interview, requested_by="candidate")
+    return run_view(run, staff=False)
+
+
+def _submit(interview: Interview) -> dict[str, Any]:
+    from grading.services import grading_request
+
+    interview.refresh_from_db(fields=["state"])
+    if interview.state != Interview.State.LIVE:
+        raise RoomError("You can submit only while the interview is live.")
+    run = grading_request(interview=interview, requested_by="candidate")
+    return {"id": run.pk, "state": run.state}
+
+
+class ConsoleConsumer(RoomConsumer):
+    """ws/console/<id>/: an interviewer's socket for an interview they belong to."""
+
+    role = "staff"
+
+    async def authorise(self) -> Interview | None:
+        user = self.scope.get("user")
+        interview_id = self.scope["url_route"]["kwargs"]["interview_id"]
+        if user is None or not user.is_authenticated:
+            return None
+        return await database_sync_to_async(services.staff_interview)(user, interview_id)
+
+    def audiences(self) -> list[str]:
+        return ["all", "staff"]
+
+    def actor(self) -> str:
+        return str(self.scope["user"].get_username())
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "ping": self.on_ping,
+            "sync": self.on_sync,
+            "chat": self.on_chat,
+            "note": self.on_note,
+            "reveal_task": self.on_reveal_task,
+            "start": self.on_start,
+            "end": self.on_end,
+            "rate": self.on_rate,
+        }
+
+    async def on_note(self, message: dict[str, Any]) -> None:
+        if not await self.talk_allowed(message):
+            return
+        await database_sync_to_async(services.note_add)(
+            interview=self.interview, text=message.get("text"), author=self.actor()
+        )
+        await self.reply(message, {"type": "ok"})
+
+    async def on_reveal_task(self, message: dict[str, Any]) -> None:
+        task = await database_sync_to_async(interview_services.task_reveal_next)(
+            interview=self.interview, actor=self.actor()
+        )
+        if task is None:
+            raise RoomError("Every task is already revealed.")
+        await self.reply(message, {"type": "ok"})
+
+    async def on_start(self, message: dict[str, Any]) -> None:
+        await database_sync_to_async(_start)(self.interview, self.actor())
+        await self.reply(message, {"type": "ok"})
+
+    async def on_end(self, message: dict[str, Any]) -> None:
+        await database_sync_to_async(_end)(self.interview, self.actor())
+        await self.reply(message, {"type": "ok"})
+
+    async def on_rate(self, message: dict[str, Any]) -> None:
+        level, criterion = message.get("level"), message.get("criterion_id")
+        comment = message.get("comment") or ""
+        if not isinstance(level, int) or not isinstance(criterion, str):
+            raise RoomError("Choose a level for the criterion.")
+        if not isinstance(comment, str) or len(comment) > services.MAX_NOTE_CHARS:
+            raise RoomError("The comment is too long.")
+        await database_sync_to_async(_rate)(
+            self.interview, criterion, level, comment, self.scope["user"].pk
+        )
+        await self.reply(message, {"type": "rated", "criterion_id": criterion, "level": level})
+
+
+def _start(interview: Interview, actor: str) -> None:
+    interview_services.interview_start(interview=interview, actor=actor)
+
+
+def _end(interview: Interview, actor: str) -> None:
+    interview_services.interview_end(interview=interview, actor=actor)
+
+
+def _rate(interview: Interview, criterion: str, level: int, comment: str, user_id: int) -> None:
+    from grading.services import rating_set
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    rating_set(
+        interview=interview, criterion_id=criterion, level=level, comment=comment, rated_by=user
+    )

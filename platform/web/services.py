@@ -1,0 +1,473 @@
+"""Workflows of the live room: workspace edits, chat, notes, presence and the room's state.
+
+The consumers call these through `database_sync_to_async`; they are the only
+place the room touches the ORM.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from interviews import events
+from interviews.models import CandidateInvite, Exercise, Interview, TimelineEvent, WorkspaceFile
+from interviews.services import (
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_TOTAL_BYTES,
+    WorkspaceLimitError,
+)
+
+MAX_MESSAGE_CHARS = 4000
+MAX_NOTE_CHARS = 8000
+MAX_PATH_CHARS = 200
+# The timeline keeps the full text of a file at most this often while the
+# candidate types (plus at every checkpoint the client asks for: blur, run,
+# idle), so replay can rebuild the code without one row per keystroke.
+EDIT_CHECKPOINT_SECONDS = 2.0
+
+_PATH_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
+
+
+class RoomError(Exception):
+    """A request from the room was refused; the message is for the person who sent it."""
+
+
+class StaleEdit(RoomError):
+    """An edit was based on an older version of the file than the one stored."""
+
+    def __init__(self, current: WorkspaceFile | None) -> None:
+        super().__init__("This file changed since your copy of it; reloaded the newer text.")
+        self.current = current
+
+
+# ---------------------------------------------------------------- access
+
+
+def staff_can_conduct(user: User | AnonymousUser, interview: Interview) -> bool:
+    """An interviewer reaches an interview only if they are one of its interviewers."""
+    if not user.is_authenticated or not user.has_perm("interviews.conduct_interview"):
+        return False
+    return interview.interviewers.filter(pk=user.pk).exists()
+
+
+def staff_interview(user: User | AnonymousUser, interview_id: int) -> Interview | None:
+    interview = Interview.objects.select_related("exercise").filter(pk=interview_id).first()
+    if interview is None or not staff_can_conduct(user, interview):
+        return None
+    return interview
+
+
+def candidate_interview(invite_id: Any) -> Interview | None:
+    """The interview a candidate session opens, unless its invite was revoked since."""
+    if not isinstance(invite_id, int):
+        return None
+    invite = (
+        CandidateInvite.objects.select_related("interview", "interview__exercise")
+        .filter(pk=invite_id, revoked_at__isnull=True, redeemed_at__isnull=False)
+        .first()
+    )
+    return invite.interview if invite else None
+
+
+def invite_for_token(token: str) -> CandidateInvite | None:
+    from interviews.models import hash_token
+
+    return (
+        CandidateInvite.objects.select_related("interview", "interview__exercise")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+# ---------------------------------------------------------------- exercises
+
+
+def starter_files(exercise: Exercise) -> dict[str, str]:
+    """The exercise's starter project: from the synced manifest, else its folder's starter/."""
+    from_manifest = exercise.manifest.get("starter_files")
+    if isinstance(from_manifest, dict) and from_manifest:
+        return {str(k): str(v) for k, v in from_manifest.items()}
+    root = Path(settings.EXERCISES_DIR) / exercise.slug / "starter"
+    files: dict[str, str] = {}
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if not path.is_file() or "__pycache__" in rel or rel.endswith(".pyc"):
+                continue
+            try:
+                files[rel] = path.read_text()
+            except UnicodeDecodeError:
+                continue
+    return files
+
+
+def candidate_tasks(interview: Interview) -> list[dict[str, str]]:
+    """The tasks revealed so far, with only what the candidate may read."""
+    tasks = interview.exercise.tasks[: interview.revealed_tasks]
+    return [_task_view(i, t) for i, t in enumerate(tasks)]
+
+
+def _task_view(index: int, task: dict[str, Any]) -> dict[str, Any]:
+    return {"index": index, "title": str(task.get("title", "")), "body": str(task.get("body", ""))}
+
+
+def task_for_candidate(interview: Interview, index: int) -> dict[str, Any] | None:
+    """A revealed task as the candidate sees it (None if not revealed yet)."""
+    interview.refresh_from_db(fields=["revealed_tasks"])
+    tasks = interview.exercise.tasks
+    if not 0 <= index < min(interview.revealed_tasks, len(tasks)):
+        return None
+    return _task_view(index, tasks[index])
+
+
+def pm_script(exercise: Exercise) -> list[dict[str, Any]]:
+    """Each task with the PM's script for it (say, hints, follow-ups, good answers)."""
+    manifest = exercise.manifest
+    scripts = manifest.get("pm_script")
+    out = []
+    for i, task in enumerate(exercise.tasks):
+        script: Any = task.get("pm_script") or task.get("pm") or {}
+        if not script and isinstance(scripts, list) and i < len(scripts):
+            script = scripts[i]
+        elif not script and isinstance(scripts, dict):
+            script = scripts.get(str(i)) or scripts.get(task.get("id", ""), {})
+        out.append({**_task_view(i, task), "script": _script_view(script)})
+    return out
+
+
+def _script_view(script: Any) -> list[dict[str, Any]]:
+    """Normalise a task's PM script to [{"label", "items": [str]}] sections."""
+    if isinstance(script, str):
+        return [{"label": "Say", "items": [script]}]
+    if not isinstance(script, dict):
+        return []
+    sections = []
+    for key, value in script.items():
+        items = value if isinstance(value, list) else [value]
+        label = str(key).replace("_", " ").capitalize()
+        sections.append({"label": label, "items": [_text(v) for v in items if v]})
+    return sections
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return " — ".join(str(v) for v in value.values())
+    return str(value)
+
+
+def rated_criteria(exercise: Exercise) -> list[dict[str, Any]]:
+    """The rubric criteria the interviewer scores, with their anchored levels."""
+    rubric = exercise.manifest.get("rubric", {}) or {}
+    out = []
+    for criterion in rubric.get("criteria", []):
+        source = criterion.get("source", {}) or {}
+        if source.get("kind") == "automated":
+            continue
+        levels = criterion.get("levels", {}) or {}
+        if isinstance(levels, list):
+            levels = {str(i): v for i, v in enumerate(levels)}
+        out.append(
+            {
+                "id": str(criterion.get("id", "")),
+                "title": str(criterion.get("title") or criterion.get("name") or criterion["id"]),
+                "description": str(criterion.get("description", "")),
+                "levels": [
+                    {"level": int(k), "anchor": str(v)}
+                    for k, v in sorted(levels.items(), key=lambda kv: int(kv[0]))
+                ],
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------- state
+
+
+def file_view(f: WorkspaceFile) -> dict[str, Any]:
+    return {"path": f.path, "version": f.version, "content": f.content}
+
+
+def _event_view(e: TimelineEvent) -> dict[str, Any]:
+    return {"id": e.pk, "kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "data": e.data}
+
+
+def interview_view(interview: Interview) -> dict[str, Any]:
+    return {
+        "id": interview.pk,
+        "state": interview.state,
+        "candidate_name": interview.candidate_name,
+        "exercise": interview.exercise.title,
+        "duration_minutes": interview.duration_minutes,
+        "started_at": interview.started_at.isoformat() if interview.started_at else None,
+        "ended_at": interview.ended_at.isoformat() if interview.ended_at else None,
+        "deadline": interview.deadline.isoformat() if interview.deadline else None,
+        "revealed_tasks": interview.revealed_tasks,
+        "task_count": len(interview.exercise.tasks),
+        "now": timezone.now().isoformat(),
+    }
+
+
+def room_state(interview: Interview, *, staff: bool) -> dict[str, Any]:
+    """Everything a client needs on (re)connect, as this audience may see it."""
+    from grading.selectors import runs_for, scorecard_for
+
+    interview.refresh_from_db()
+    messages = interview.events.filter(kind=TimelineEvent.Kind.MESSAGE).order_by("at", "id")
+    state: dict[str, Any] = {
+        "interview": interview_view(interview),
+        "files": [file_view(f) for f in interview.files.all()],
+        "tasks": candidate_tasks(interview),
+        "messages": [_event_view(e) for e in messages],
+        "runs": runs_for(interview, staff=staff),
+        "limits": {
+            "max_files": MAX_FILES,
+            "max_file_bytes": MAX_FILE_BYTES,
+            "max_total_bytes": MAX_TOTAL_BYTES,
+        },
+    }
+    if staff:
+        notes = interview.events.filter(kind=TimelineEvent.Kind.NOTE).order_by("at", "id")
+        state["notes"] = [_event_view(e) for e in notes]
+        state["pm_script"] = pm_script(interview.exercise)
+        state["criteria"] = rated_criteria(interview.exercise)
+        state["ratings"] = {
+            r.criterion_id: {"level": r.level, "comment": r.comment}
+            for r in interview.ratings.all()
+        }
+        state["scorecard"] = scorecard_for(interview)
+        presence = _presence.get(interview.pk)
+        state["presence"] = presence
+    return state
+
+
+# ---------------------------------------------------------------- workspace
+
+
+def _check_path(path: Any) -> str:
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH_CHARS:
+        raise RoomError("A file name must be 1 to 200 characters long.")
+    if not _PATH_RE.match(path) or any(part in {".", ".."} for part in path.split("/")):
+        raise RoomError(
+            f"“{path}” is not a valid file name: use letters, digits, '.', '-', '_' and '/'."
+        )
+    return path
+
+
+def _check_live(interview: Interview) -> None:
+    if interview.state != Interview.State.LIVE:
+        raise RoomError("The interview is not live: changes are not saved.")
+
+
+def _size_error(path: str, size: int) -> WorkspaceLimitError:
+    return WorkspaceLimitError(
+        f"{path} is {size // 1024} KB; the limit is {MAX_FILE_BYTES // 1024} KB per file. "
+        "Your last change to it was not saved."
+    )
+
+
+class _Checkpoints:
+    """When each file's full text last went into the timeline (per process).
+
+    A miss (another process, a restart) only costs one extra timeline row.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[tuple[int, str], float] = {}
+
+    def due(self, interview_id: int, path: str, force: bool) -> bool:
+        key, now = (interview_id, path), time.monotonic()
+        with self._lock:
+            if force or now - self._last.get(key, 0.0) >= EDIT_CHECKPOINT_SECONDS:
+                self._last[key] = now
+                return True
+            return False
+
+
+_checkpoints = _Checkpoints()
+
+
+@dataclass
+class SavedFile:
+    path: str
+    version: int
+    content: str
+
+
+def workspace_save(
+    *, interview: Interview, path: Any, base_version: Any, content: Any, checkpoint: bool = False
+) -> SavedFile:
+    """Store the candidate's new text of a file, if their copy was the latest one.
+
+    Raises StaleEdit (carrying the stored file) when `base_version` is not the
+    stored version, so a reconnecting tab never overwrites newer text.
+    """
+    path = _check_path(path)
+    if not isinstance(content, str) or not isinstance(base_version, int):
+        raise RoomError("Malformed edit.")
+    size = len(content.encode())
+    if size > MAX_FILE_BYTES:
+        raise _size_error(path, size)
+    with transaction.atomic():
+        live = Interview.objects.only("state").get(pk=interview.pk)
+        _check_live(live)
+        # Compare-and-set in one UPDATE: two tabs racing on the same version
+        # cannot both win.
+        updated = WorkspaceFile.objects.filter(
+            interview=interview, path=path, version=base_version
+        ).update(content=content, version=F("version") + 1, updated_at=timezone.now())
+        if not updated:
+            current = WorkspaceFile.objects.filter(interview=interview, path=path).first()
+            raise StaleEdit(current)
+        total = sum(len(c.encode()) for c in interview.files.values_list("content", flat=True))
+        if total > MAX_TOTAL_BYTES:
+            transaction.set_rollback(True)
+            raise WorkspaceLimitError(
+                f"Your files would total {total // 1024} KB; the limit is "
+                f"{MAX_TOTAL_BYTES // 1024} KB. The last change was not saved."
+            )
+        version = base_version + 1
+        if _checkpoints.due(interview.pk, path, checkpoint):
+            events.record(
+                interview,
+                TimelineEvent.Kind.EDIT,
+                actor="candidate",
+                data={"path": path, "version": version, "content": content},
+                notify=False,
+            )
+    return SavedFile(path=path, version=version, content=content)
+
+
+def workspace_create(*, interview: Interview, path: Any) -> SavedFile:
+    path = _check_path(path)
+    with transaction.atomic():
+        _check_live(Interview.objects.only("state").get(pk=interview.pk))
+        if interview.files.filter(path=path).exists():
+            raise RoomError(f"{path} already exists.")
+        # A file may not share its name with a folder: "app" and "app/main.py".
+        for other in interview.files.values_list("path", flat=True):
+            if other.startswith(path + "/") or path.startswith(other + "/"):
+                raise RoomError(f"{path} clashes with {other}.")
+        count = interview.files.count()
+        if count >= MAX_FILES:
+            raise WorkspaceLimitError(
+                f"You already have {count} files; the limit is {MAX_FILES}. "
+                "Delete one before creating another."
+            )
+        f = WorkspaceFile.objects.create(interview=interview, path=path, content="")
+        events.record(
+            interview,
+            TimelineEvent.Kind.FILE_CREATED,
+            actor="candidate",
+            data={"path": path},
+            notify=False,
+        )
+    return SavedFile(path=f.path, version=f.version, content="")
+
+
+def workspace_delete(*, interview: Interview, path: Any) -> str:
+    path = _check_path(path)
+    with transaction.atomic():
+        _check_live(Interview.objects.only("state").get(pk=interview.pk))
+        deleted, _ = interview.files.filter(path=path).delete()
+        if not deleted:
+            raise RoomError(f"{path} does not exist.")
+        events.record(
+            interview,
+            TimelineEvent.Kind.FILE_DELETED,
+            actor="candidate",
+            data={"path": path},
+            notify=False,
+        )
+    return path
+
+
+# ---------------------------------------------------------------- presence
+
+
+class _Presence:
+    """Which file the candidate is in, per interview (in memory: it is only a hint)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_interview: dict[int, dict[str, Any]] = {}
+
+    def set(self, interview_id: int, path: str, line: int | None) -> dict[str, Any]:
+        value = {"path": path, "line": line, "at": timezone.now().isoformat()}
+        with self._lock:
+            self._by_interview[interview_id] = value
+        return value
+
+    def get(self, interview_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            return self._by_interview.get(interview_id)
+
+
+_presence = _Presence()
+
+
+def presence_set(*, interview: Interview, path: Any, line: Any) -> dict[str, Any]:
+    path = _check_path(path)
+    return _presence.set(interview.pk, path, line if isinstance(line, int) else None)
+
+
+# ---------------------------------------------------------------- talk
+
+
+def _clean_text(text: Any, limit: int, what: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise RoomError(f"An empty {what} was not sent.")
+    if len(text) > limit:
+        raise RoomError(f"A {what} can be at most {limit} characters long.")
+    return text.strip()
+
+
+def message_send(*, interview: Interview, text: Any, actor: str, role: str) -> TimelineEvent:
+    """A chat message between the candidate and the PM; everyone in the room sees it."""
+    text = _clean_text(text, MAX_MESSAGE_CHARS, "message")
+    if interview.state not in {Interview.State.SCHEDULED, Interview.State.LIVE}:
+        raise RoomError("The interview has ended; the chat is closed.")
+    return events.record(
+        interview, TimelineEvent.Kind.MESSAGE, actor=actor, data={"text": text, "role": role}
+    )
+
+
+def note_add(*, interview: Interview, text: Any, author: str) -> TimelineEvent:
+    """A private interviewer note, timestamped; it goes to the staff group only."""
+    text = _clean_text(text, MAX_NOTE_CHARS, "note")
+    started = interview.started_at
+    offset = int((timezone.now() - started).total_seconds()) if started else None
+    return events.record(
+        interview,
+        TimelineEvent.Kind.NOTE,
+        actor=author,
+        data={"text": text, "offset_seconds": offset},
+        audience=TimelineEvent.Audience.STAFF,
+    )
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def dashboard_lists(user: User) -> dict[str, list[Interview]]:
+    """The interviewer's interviews: upcoming, live and past."""
+    mine = Interview.objects.filter(interviewers=user).select_related("exercise")
+    return {
+        "upcoming": list(mine.filter(state=Interview.State.SCHEDULED).order_by("scheduled_at")),
+        "live": list(mine.filter(state=Interview.State.LIVE).order_by("started_at")),
+        "past": list(
+            mine.exclude(state__in=[Interview.State.SCHEDULED, Interview.State.LIVE]).order_by(
+                "-ended_at", "-scheduled_at"
+            )[:50]
+        ),
+    }
