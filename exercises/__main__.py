@@ -1,0 +1,136 @@
+"""Command line for exercise authors and the platform's management commands.
+
+    python -m exercises list
+    python -m exercises check [SLUG ...] [--all] [--repeat N] [--backend B]
+    python -m exercises grade --exercise SLUG --files DIR [--backend B] [--json]
+
+Backends: bwrap (default), docker, or local (UNSAFE: no isolation, authoring only).
+Exit status: 0 ok; 1 a check failed; 2 bad usage or invalid exercise; 3 infrastructure failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rubrics import SchemaError
+
+from . import catalog
+from .check import check_exercise
+from .grading import format_scorecard, grade_dir
+from .runner import RunnerError
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for ex in catalog.load_all(args.root):
+        print(f"{ex.slug:20} {ex.difficulty:7} {ex.time_box_minutes:3} min  {ex.title}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return check_main(
+        args.slugs, all_=args.all, repeat=args.repeat, backend=args.backend, root=args.root
+    )
+
+
+def check_main(
+    slugs: Sequence[str],
+    *,
+    all_: bool = False,
+    repeat: int = 1,
+    backend: str | None = None,
+    root: Path | str = catalog.DEFAULT_ROOT,
+    out: Callable[[str], None] = print,
+) -> int:
+    """What `check` / `manage.py check_exercise` does; returns the exit status."""
+    if not slugs and not all_:
+        out("name one or more exercises, or --all")
+        return 2
+    try:
+        exercises = catalog.load_all(root) if all_ else [catalog.find(s, root) for s in slugs]
+    except SchemaError as exc:
+        out(f"invalid exercise:\n{exc}")
+        return 2
+    except KeyError as exc:
+        out(str(exc.args[0]))
+        return 2
+    ok = True
+    for ex in exercises:
+        try:
+            ok = check_exercise(ex, repeat=repeat, backend=backend, out=out).ok and ok
+        except RunnerError as exc:
+            out(f"infrastructure failure: {exc}")
+            return 3
+    return 0 if ok else 1
+
+
+def grade_main(
+    slug: str,
+    files: Path | str,
+    *,
+    backend: str | None = None,
+    as_json: bool = False,
+    root: Path | str = catalog.DEFAULT_ROOT,
+    out: Callable[[str], None] = print,
+) -> int:
+    """What `grade` / `manage.py grade` does; returns the exit status."""
+    try:
+        exercise = catalog.find(slug, root)
+    except SchemaError as exc:
+        out(f"invalid exercise:\n{exc}")
+        return 2
+    except KeyError as exc:
+        out(str(exc.args[0]))
+        return 2
+    try:
+        result = grade_dir(exercise, files, backend=backend)
+    except FileNotFoundError as exc:
+        out(str(exc))
+        return 2
+    except RunnerError as exc:
+        out(f"infrastructure failure: {exc}")
+        return 3
+    out(json.dumps(result.to_json()) if as_json else format_scorecard(result))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m exercises", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--root", default=str(catalog.DEFAULT_ROOT), help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the exercises").set_defaults(func=cmd_list)
+    p = sub.add_parser("check", help="prove exercises are fair and sharp")
+    p.add_argument("slugs", nargs="*")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--backend", default=None)
+    p.set_defaults(func=cmd_check)
+    g = sub.add_parser("grade", help="grade a directory of candidate files")
+    g.add_argument("--exercise", required=True)
+    g.add_argument("--files", required=True)
+    g.add_argument("--backend", default=None)
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(
+        func=lambda a: grade_main(
+            a.exercise, a.files, backend=a.backend, as_json=a.json, root=a.root
+        )
+    )
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # the sandbox itself failing is exit 3, not a traceback
+        from sandbox.spec import SandboxError
+
+        if isinstance(exc, SandboxError):
+            print(f"infrastructure failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

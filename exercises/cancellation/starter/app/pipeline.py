@@ -1,0 +1,79 @@
+"""How one answer is worked out: a note per paper (in parallel), then a synthesis.
+
+Progress is reported through `emit(event, data)` as it happens, so the page can show
+each note as soon as it is ready and the synthesis token by token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from .answers import AnswerStore
+from .llm import LLMClient, LLMError
+from .models import Note, Paper
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+NOTE_PROMPT = (
+    "You are a research assistant. In two sentences, say what this paper contributes "
+    "to the question. Say 'nothing relevant' if it does not help."
+)
+SYNTHESIS_PROMPT = (
+    "You are a research assistant. Answer the question using only the notes on the papers "
+    "given. Cite papers by their id in square brackets, like [p1]."
+)
+
+
+def note_messages(question: str, paper: Paper) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": NOTE_PROMPT},
+        {
+            "role": "user",
+            "content": f"Paper [{paper.id}] {paper.title} ({paper.year})\n{paper.abstract}\n\n"
+            f"Question: {question}",
+        },
+    ]
+
+
+def synthesis_messages(question: str, notes: list[Note]) -> list[dict[str, str]]:
+    context = "\n\n".join(f"[{n.paper_id}] {n.text}" for n in notes)
+    return [
+        {"role": "system", "content": SYNTHESIS_PROMPT},
+        {"role": "user", "content": f"Notes:\n{context}\n\nQuestion: {question}"},
+    ]
+
+
+async def note_for(llm: LLMClient, question: str, paper: Paper) -> Note:
+    return Note(paper_id=paper.id, text=await llm.complete(note_messages(question, paper)))
+
+
+async def run_answer(
+    *,
+    answer_id: str,
+    question: str,
+    papers: list[Paper],
+    llm: LLMClient,
+    store: AnswerStore,
+    emit: Emit,
+) -> None:
+    """Work out one answer and keep the store up to date."""
+    try:
+        pending = [asyncio.create_task(note_for(llm, question, p)) for p in papers]
+        notes: dict[str, Note] = {}
+        for next_done in asyncio.as_completed(pending):
+            note = await next_done
+            notes[note.paper_id] = note
+            store.add_note(answer_id, note)
+            emit("note", note.model_dump())
+        parts: list[str] = []
+        ordered = [notes[p.id] for p in papers]
+        async for piece in llm.stream(synthesis_messages(question, ordered)):
+            parts.append(piece)
+            emit("token", {"text": piece})
+        done = store.complete(answer_id, "".join(parts))
+        emit("done", done.model_dump(mode="json"))
+    except LLMError as exc:
+        store.fail(answer_id, str(exc))
+        emit("error", {"id": answer_id, "message": str(exc)})

@@ -1,0 +1,483 @@
+"""The exercise catalog: load and validate exercise folders.
+
+An exercise is a folder `exercises/<slug>/` with `exercise.toml` (the manifest),
+a rubric, `starter/`, `solution/`, `tests/visible/`, `tests/hidden/` and
+`mutants/<name>/{mutant.toml, files/}`. See exercises/README.md for the format.
+Folders whose name starts with `_` or `.` (and `faultkit`) are not exercises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rubrics.schema import Checker, Rubric, SchemaError, SchemaIssue, load_rubric, read_toml
+
+DEFAULT_ROOT = Path(__file__).resolve().parent
+MANIFEST = "exercise.toml"
+DIFFICULTIES = ("easy", "medium", "hard")
+SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
+# Build litter never belongs to an exercise (and must not change its version hash).
+IGNORED_PARTS = {
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "node_modules",
+    ".DS_Store",
+}
+IGNORED_SUFFIXES = (".pyc", ".pyo")
+MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*\)""")
+APP_PORT = "{app_port}"
+
+Files = dict[str, bytes]
+
+
+def read_tree(root: Path) -> Files:
+    """Every file under `root` as {relative POSIX path: bytes}, without build litter."""
+    files: Files = {}
+    if not root.is_dir():
+        return files
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part in IGNORED_PARTS for part in rel.parts) or path.suffix in IGNORED_SUFFIXES:
+            continue
+        if path.is_file():
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+@dataclass(frozen=True)
+class PMGuide:
+    """What the interviewer (playing PM) says for one task, and what to listen for."""
+
+    say: str
+    hints: tuple[str, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    good_answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    title: str
+    body: str  # markdown, shown to the candidate when revealed
+    criteria: tuple[str, ...]  # rubric criteria whose hidden tests belong to this task
+    pm: PMGuide
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    start: tuple[str, ...]  # may contain {app_port}
+    health: str = "/healthz"
+    start_timeout_seconds: float = 20.0
+
+    def command(self, port: int) -> list[str]:
+        return [part.replace(APP_PORT, str(port)) for part in self.start]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible wrong solution: solution/ overlaid with files/; should lose on `criterion`."""
+
+    name: str
+    criterion: str
+    description: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Exercise:
+    slug: str
+    title: str
+    summary: str
+    difficulty: str
+    time_box_minutes: int
+    path: Path
+    app: AppSpec
+    tasks: tuple[Task, ...]
+    pm_intro: str
+    pm_wrap_up: str
+    rubric: Rubric
+    rubric_path: Path
+    mutants: tuple[Mutant, ...]
+    seed: int = 0
+    wall_seconds: float = 60.0
+    starter_max_overall: float = 60.0
+    version_hash: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def starter_files(self) -> Files:
+        return read_tree(self.path / "starter")
+
+    def solution_files(self) -> Files:
+        return read_tree(self.path / "solution")
+
+    def visible_test_files(self) -> Files:
+        return read_tree(self.path / "tests" / "visible")
+
+    def hidden_test_files(self) -> Files:
+        return read_tree(self.path / "tests" / "hidden")
+
+    def mutant(self, name: str) -> Mutant:
+        for m in self.mutants:
+            if m.name == name:
+                return m
+        raise KeyError(f"{self.slug} has no mutant {name!r}")
+
+    def mutant_files(self, name: str) -> Files:
+        return {**self.solution_files(), **read_tree(self.mutant(name).path / "files")}
+
+    def pm_script(self) -> dict[str, Any]:
+        """The interviewer guide as plain data, task by task."""
+        return {
+            "intro": self.pm_intro,
+            "wrap_up": self.pm_wrap_up,
+            "tasks": [
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "say": t.pm.say,
+                    "hints": list(t.pm.hints),
+                    "follow_ups": list(t.pm.follow_ups),
+                    "good_answers": list(t.pm.good_answers),
+                }
+                for t in self.tasks
+            ],
+        }
+
+
+def folder_hash(*roots: Path) -> str:
+    """sha256 over every file's path and content: any change gives a new hash."""
+    digest = hashlib.sha256()
+    for root in roots:
+        for rel, content in read_tree(root).items():
+            digest.update(f"{root.name}/{rel}\0{len(content)}\0".encode())
+            digest.update(content)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _strings(ck: Checker, data: Mapping[str, Any], key: str, field_name: str) -> tuple[str, ...]:
+    value = ck.get(data, key, list, field_name, "a list of strings", required=False, default=[])
+    if any(not isinstance(v, str) for v in value):
+        ck.issue(field_name, "contains a non-string", "a list of strings")
+        return ()
+    return tuple(value)
+
+
+def load(path: Path | str) -> Exercise:
+    """Load and validate one exercise folder; SchemaError lists every problem found."""
+    path = Path(path).resolve()
+    name = f"{path.name}/{MANIFEST}"
+    data = read_toml(path / MANIFEST, name)
+    ck = Checker(name)
+    ck.unknown(data, {"exercise", "app", "tests", "check", "pm", "tasks"}, "")
+
+    head = ck.get(data, "exercise", dict, "exercise", "an [exercise] table", default={})
+    ck.unknown(
+        head, {"slug", "title", "summary", "difficulty", "time_box_minutes", "rubric"}, "exercise"
+    )
+    slug = ck.get(head, "slug", str, "exercise.slug", f"the folder name {path.name!r}", default="")
+    if slug and slug != path.name:
+        ck.issue("exercise.slug", f"is {slug!r} but the folder is {path.name!r}", "the folder name")
+    if slug and not SLUG.match(slug):
+        ck.issue("exercise.slug", f"{slug!r} is not a slug", "lowercase letters, digits and '-'")
+    title = ck.get(head, "title", str, "exercise.title", "a non-empty string", default="")
+    if "title" in head and not str(title).strip():
+        ck.issue("exercise.title", "is empty", "a non-empty string")
+    summary = ck.get(head, "summary", str, "exercise.summary", "a short paragraph", default="")
+    difficulty = ck.get(
+        head,
+        "difficulty",
+        str,
+        "exercise.difficulty",
+        f"one of {', '.join(DIFFICULTIES)}",
+        default="",
+    )
+    if difficulty and difficulty not in DIFFICULTIES:
+        ck.issue("exercise.difficulty", f"is {difficulty!r}", f"one of {', '.join(DIFFICULTIES)}")
+    time_box = ck.get(
+        head, "time_box_minutes", int, "exercise.time_box_minutes", "minutes, 5 to 240", default=45
+    )
+    if not 5 <= time_box <= 240:
+        ck.issue("exercise.time_box_minutes", f"is {time_box}", "minutes, 5 to 240")
+    rubric_ref = ck.get(
+        head,
+        "rubric",
+        str,
+        "exercise.rubric",
+        "a path to a rubric TOML, relative to the exercise folder",
+        default="",
+    )
+
+    app = ck.get(data, "app", dict, "app", "an [app] table with start = [...]", default={})
+    ck.unknown(app, {"start", "health", "start_timeout_seconds"}, "app")
+    start = _strings(ck, app, "start", "app.start")
+    if "start" not in app:
+        ck.issue("app.start", "missing", "the command that starts the app, as a list of strings")
+    elif not start:
+        ck.issue("app.start", "is empty", "the command that starts the app, as a list of strings")
+    elif not any(APP_PORT in part for part in start):
+        ck.issue("app.start", f"never mentions {APP_PORT}", f"the port given as {APP_PORT}")
+    health = ck.get(
+        app,
+        "health",
+        str,
+        "app.health",
+        "a path starting with /",
+        required=False,
+        default="/healthz",
+    )
+    if not health.startswith("/"):
+        ck.issue("app.health", f"is {health!r}", "a path starting with /")
+    start_timeout = ck.get(
+        app,
+        "start_timeout_seconds",
+        (int, float),
+        "app.start_timeout_seconds",
+        "seconds",
+        required=False,
+        default=20,
+    )
+
+    tests = ck.get(data, "tests", dict, "tests", "a [tests] table", required=False, default={})
+    ck.unknown(tests, {"seed", "wall_seconds"}, "tests")
+    seed = ck.get(tests, "seed", int, "tests.seed", "an integer", required=False, default=0)
+    wall = ck.get(
+        tests,
+        "wall_seconds",
+        (int, float),
+        "tests.wall_seconds",
+        "seconds, 5 to 600",
+        required=False,
+        default=60,
+    )
+    if not 5 <= wall <= 600:
+        ck.issue("tests.wall_seconds", f"is {wall}", "seconds, 5 to 600")
+    check = ck.get(data, "check", dict, "check", "a [check] table", required=False, default={})
+    ck.unknown(check, {"starter_max_overall"}, "check")
+    starter_max = ck.get(
+        check,
+        "starter_max_overall",
+        (int, float),
+        "check.starter_max_overall",
+        "0 to 100",
+        required=False,
+        default=60,
+    )
+    pm = ck.get(data, "pm", dict, "pm", "a [pm] table with intro and wrap_up", default={})
+    ck.unknown(pm, {"intro", "wrap_up"}, "pm")
+    pm_intro = ck.get(pm, "intro", str, "pm.intro", "what the interviewer says first", default="")
+    pm_wrap = ck.get(
+        pm, "wrap_up", str, "pm.wrap_up", "how the interviewer closes", required=False, default=""
+    )
+
+    tasks = _load_tasks(ck, data)
+
+    for folder in ("starter", "solution", "tests/visible", "tests/hidden"):
+        if not read_tree(path / folder):
+            ck.issue(f"({folder}/)", "is missing or empty", f"a {folder}/ folder with files")
+
+    rubric: Rubric | None = None
+    rubric_path = (path / rubric_ref).resolve() if rubric_ref else path / "rubric.toml"
+    if rubric_ref:
+        try:
+            rubric = load_rubric(rubric_path, _display(rubric_path, path))
+        except SchemaError as exc:
+            ck.issues.extend(exc.issues)
+
+    mutants = _load_mutants(ck, path, rubric)
+    if rubric is not None:
+        _cross_check(ck, path, rubric, tasks)
+    ck.raise_if_any()
+    assert rubric is not None
+    return Exercise(
+        slug=slug,
+        title=title,
+        summary=summary.strip(),
+        difficulty=difficulty,
+        time_box_minutes=time_box,
+        path=path,
+        app=AppSpec(start, health, float(start_timeout)),
+        tasks=tasks,
+        pm_intro=pm_intro.strip(),
+        pm_wrap_up=pm_wrap.strip(),
+        rubric=rubric,
+        rubric_path=rubric_path,
+        mutants=mutants,
+        seed=seed,
+        wall_seconds=float(wall),
+        starter_max_overall=float(starter_max),
+        version_hash=folder_hash(path, rubric_path.parent)
+        if rubric_path.parent != path
+        else folder_hash(path),
+    )
+
+
+def _display(target: Path, base: Path) -> str:
+    try:
+        return f"{base.name}/{target.relative_to(base).as_posix()}"
+    except ValueError:
+        return str(target)
+
+
+def _load_tasks(ck: Checker, data: Mapping[str, Any]) -> tuple[Task, ...]:
+    raw = ck.get(data, "tasks", list, "tasks", "a list of [[tasks]] tables", default=[])
+    if "tasks" in data and isinstance(data["tasks"], list) and not raw:
+        ck.issue("tasks", "is empty", "at least one task")
+    tasks: list[Task] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"tasks[{i}]"
+        if not isinstance(item, dict):
+            ck.issue(where, "is not a table", "a [[tasks]] table")
+            continue
+        ck.unknown(item, {"id", "title", "body", "criteria", "pm"}, where)
+        tid = ck.get(item, "id", str, f"{where}.id", "a slug like 'show-metadata'", default="")
+        if tid and not SLUG.match(tid):
+            ck.issue(f"{where}.id", f"{tid!r} is not a slug", "lowercase letters, digits and '-'")
+        if tid in seen:
+            ck.issue(f"{where}.id", f"{tid!r} is used twice", "unique task ids")
+        seen.add(tid)
+        title = ck.get(item, "title", str, f"{where}.title", "a non-empty string", default="")
+        body = ck.get(
+            item, "body", str, f"{where}.body", "markdown shown to the candidate", default=""
+        )
+        if "body" in item and isinstance(body, str) and not body.strip():
+            ck.issue(f"{where}.body", "is empty", "markdown shown to the candidate")
+        criteria = _strings(ck, item, "criteria", f"{where}.criteria")
+        pm = ck.get(
+            item, "pm", dict, f"{where}.pm", "a [tasks.pm] table with say, hints...", default={}
+        )
+        ck.unknown(pm, {"say", "hints", "follow_ups", "good_answers"}, f"{where}.pm")
+        say = ck.get(
+            pm, "say", str, f"{where}.pm.say", "what the PM says to reveal the task", default=""
+        )
+        guide = PMGuide(
+            say,
+            _strings(ck, pm, "hints", f"{where}.pm.hints"),
+            _strings(ck, pm, "follow_ups", f"{where}.pm.follow_ups"),
+            _strings(ck, pm, "good_answers", f"{where}.pm.good_answers"),
+        )
+        tasks.append(Task(tid, title, body.strip(), criteria, guide))
+    return tuple(tasks)
+
+
+def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutant, ...]:
+    mutants: list[Mutant] = []
+    root = path / "mutants"
+    if not root.is_dir():
+        return ()
+    for folder in sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    ):
+        name = f"{path.name}/mutants/{folder.name}/mutant.toml"
+        try:
+            data = read_toml(folder / "mutant.toml", name)
+        except SchemaError as exc:
+            ck.issues.extend(exc.issues)
+            continue
+        mck = Checker(name)
+        mck.unknown(data, {"criterion", "description"}, "")
+        criterion = mck.get(
+            data,
+            "criterion",
+            str,
+            "criterion",
+            "the rubric criterion this mutant should lose on",
+            default="",
+        )
+        description = mck.get(
+            data, "description", str, "description", "what is wrong, in plain words", default=""
+        )
+        if rubric is not None and criterion:
+            ids = {c.id: c for c in rubric.criteria}
+            if criterion not in ids:
+                mck.issue(
+                    "criterion", f"{criterion!r} is not in the rubric", f"one of {', '.join(ids)}"
+                )
+            elif not ids[criterion].automated:
+                mck.issue(
+                    "criterion", f"{criterion!r} is interviewer-rated", "an automated criterion"
+                )
+        if not read_tree(folder / "files"):
+            mck.issue("(files/)", "is missing or empty", "the changed files, overlaid on solution/")
+        for rel in read_tree(folder / "files"):
+            if not (path / "solution" / rel).is_file():
+                mck.issue(
+                    f"(files/{rel})",
+                    "is not a file of solution/",
+                    "an overlay of existing solution files",
+                )
+        ck.issues.extend(mck.issues)
+        mutants.append(Mutant(folder.name, criterion, description, folder))
+    return tuple(mutants)
+
+
+def _cross_check(ck: Checker, path: Path, rubric: Rubric, tasks: tuple[Task, ...]) -> None:
+    ids = {c.id for c in rubric.criteria}
+    for i, task in enumerate(tasks):
+        for cid in task.criteria:
+            if cid not in ids:
+                ck.issue(
+                    f"tasks[{i}].criteria",
+                    f"{cid!r} is not in the rubric",
+                    f"one of {', '.join(sorted(ids))}",
+                )
+    marked: set[str] = set()
+    for rel, content in read_tree(path / "tests" / "hidden").items():
+        if not rel.endswith(".py"):
+            continue
+        for cid in MARKER.findall(content.decode("utf-8", "replace")):
+            marked.add(cid)
+            if cid not in ids:
+                ck.issues.append(
+                    SchemaIssue(
+                        f"{path.name}/tests/hidden/{rel}",
+                        f'criterion("{cid}")',
+                        "names a criterion the rubric does not have",
+                        f"one of {', '.join(sorted(ids))}",
+                    )
+                )
+    for c in rubric.criteria:
+        if c.automated and c.id not in marked:
+            ck.issues.append(
+                SchemaIssue(
+                    f"{path.name}/tests/hidden",
+                    f"criterion {c.id!r}",
+                    "no hidden test is marked with it",
+                    f'at least one test with @pytest.mark.criterion("{c.id}")',
+                )
+            )
+
+
+def is_exercise_dir(path: Path) -> bool:
+    return path.is_dir() and not path.name.startswith(("_", ".")) and (path / MANIFEST).is_file()
+
+
+def load_all(root: Path | str = DEFAULT_ROOT) -> list[Exercise]:
+    """Every exercise under `root`, by slug; SchemaError collects problems across all of them."""
+    exercises: list[Exercise] = []
+    issues: list[SchemaIssue] = []
+    for folder in sorted(Path(root).iterdir()):
+        if not is_exercise_dir(folder):
+            continue
+        try:
+            exercises.append(load(folder))
+        except SchemaError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise SchemaError(issues)
+    return exercises
+
+
+def find(slug: str, root: Path | str = DEFAULT_ROOT) -> Exercise:
+    folder = Path(root) / slug
+    if not is_exercise_dir(folder):
+        known = sorted(p.name for p in Path(root).iterdir() if is_exercise_dir(p))
+        raise KeyError(f"no exercise {slug!r}; known: {', '.join(known) or 'none'}")
+    return load(folder)

@@ -1,0 +1,71 @@
+"""Request and response types of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+
+class Paper(BaseModel):
+    id: str
+    title: str
+    authors: list[str]
+    year: int
+    abstract: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    # None: pick papers by searching for the question.
+    paper_ids: list[str] | None = None
+
+
+class Source(BaseModel):
+    id: str
+    title: str
+    year: int
+
+
+class AnswerResponse(BaseModel):
+    answer: str
+    sources: list[Source]
+
+
+FieldName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+
+
+class ExtractRequest(BaseModel):
+    paper_ids: list[str] = Field(min_length=1, max_length=50)
+    fields: list[FieldName] = Field(min_length=1, max_length=20)
+
+
+JobStateName = Literal["pending", "active", "completed", "failed", "cancelled"]
+
+
+class JobStatus(BaseModel):
+    id: str
+    paper_id: str
+    state: JobStateName
+    attempts: int
+    result: str | None  # set when completed
+    error: str | None  # set when failed
+
+
+class Progress(BaseModel):
+    total: int
+    pending: int
+    active: int
+    completed: int
+    failed: int
+    cancelled: int
+
+
+class ExtractionStatus(BaseModel):
+    id: str
+    state: Literal["running", "finished"]
+    fields: list[str]
+    created_at: datetime
+    progress: Progress
+    jobs: list[JobStatus]

@@ -1,0 +1,254 @@
+"""Build sandbox runs for an exercise and parse what they report.
+
+Hidden suite, two parties (sandbox/spec.py):
+  app     the candidate's files in /workspace, started with the manifest's command,
+          env LLM_BASE_URL=http://127.0.0.1:9100/v1 and nothing else;
+  tester  /tester/faultkit (the kit), /tester/tests (hidden tests),
+          /tester/candidate (a copy of the candidate's files, for frontend checks);
+          runs pytest with the faultkit plugin, which serves the fake provider on
+          127.0.0.1:9100 and writes $FAULTLINE_REPORT_DIR/report.json.
+Visible suite, one party: the candidate's files plus .faultline/faultkit and
+.faultline/tests; the plugin starts the app itself.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .catalog import Exercise, Files, read_tree
+
+if TYPE_CHECKING:
+    from sandbox.spec import Limits, PartyResult, RunResult, RunSpec
+
+KIT_DIR = Path(__file__).resolve().parent / "faultkit"
+APP_PORT = 8000
+PROVIDER_PORT = 9100
+LINE_PREFIX = "FAULTLINE-TEST "
+VISIBLE_DIR = ".faultline"
+LOCAL_BACKEND = "local"
+PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--color=no", "-o", "console_output_style=classic"]
+
+
+class RunnerError(Exception):
+    """The run produced no usable report: an infrastructure problem, not the candidate's."""
+
+
+@dataclass
+class SuiteResult:
+    report: dict[str, Any]
+    backend: str
+    wall_seconds: float
+    tester_exit: int | None
+    app_output: str  # tail of the app's stdout + stderr (hidden runs)
+    tester_output: str  # tail of pytest's own output
+
+    def outcomes(self) -> dict[str, str]:
+        return {t["id"]: t["outcome"] for t in self.report.get("tests", [])}
+
+
+def kit_files(prefix: str = "faultkit/") -> Files:
+    return {prefix + rel: data for rel, data in read_tree(KIT_DIR).items()}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ports(backend: str | None) -> tuple[int, int]:
+    # Inside a sandbox the loopback is private, so fixed ports are safe; the local
+    # development backend shares the host's network and must not collide.
+    if backend == LOCAL_BACKEND:
+        return _free_port(), _free_port()
+    return APP_PORT, PROVIDER_PORT
+
+
+def _limits(exercise: Exercise) -> Limits:
+    from sandbox.spec import Limits
+
+    return Limits(
+        wall_seconds=exercise.wall_seconds,
+        cpu_seconds=exercise.wall_seconds,
+        memory_mb=512,
+        pids=128,
+    )
+
+
+def _candidate(files: Mapping[str, bytes]) -> Files:
+    # The candidate cannot smuggle in their own kit or visible tests.
+    return {k: v for k, v in files.items() if not k.startswith(VISIBLE_DIR + "/")}
+
+
+def hidden_spec(
+    exercise: Exercise,
+    files: Mapping[str, bytes],
+    *,
+    seed: int | None = None,
+    on_line: Callable[[str], None] | None = None,
+    ports: tuple[int, int] = (APP_PORT, PROVIDER_PORT),
+) -> RunSpec:
+    """The two-party RunSpec for the hidden suite."""
+    from sandbox.spec import Party, RunSpec
+
+    app_port, provider_port = ports
+    candidate = _candidate(files)
+    tester_files: Files = {
+        **kit_files(),
+        **{"tests/" + k: v for k, v in exercise.hidden_test_files().items()},
+        **{"candidate/" + k: v for k, v in candidate.items()},
+    }
+    app = Party(
+        command=exercise.app.command(app_port),
+        files=candidate,
+        env={"LLM_BASE_URL": f"http://127.0.0.1:{provider_port}/v1"},
+    )
+    tester = Party(
+        command=["python3", "-m", "pytest", "-p", "faultkit.pytest_plugin", *PYTEST_ARGS, "tests"],
+        files=tester_files,
+        env={
+            "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
+            "FAULTLINE_APP_HEALTH": exercise.app.health,
+            "FAULTLINE_APP_START_TIMEOUT": str(exercise.app.start_timeout_seconds),
+            "FAULTLINE_PROVIDER_PORT": str(provider_port),
+            "FAULTLINE_SEED": str(exercise.seed if seed is None else seed),
+            "FAULTLINE_CANDIDATE_DIR": "candidate",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        },
+    )
+    return RunSpec(app=app, tester=tester, limits=_limits(exercise), on_line=on_line)
+
+
+def visible_spec(
+    exercise: Exercise,
+    files: Mapping[str, bytes],
+    *,
+    on_line: Callable[[str], None] | None = None,
+    ports: tuple[int, int] = (APP_PORT, PROVIDER_PORT),
+) -> RunSpec:
+    """The single-party RunSpec for the visible tests, in the candidate's workspace."""
+    from sandbox.spec import Party, RunSpec
+
+    app_port, provider_port = ports
+    all_files: Files = {
+        **_candidate(files),
+        **kit_files(f"{VISIBLE_DIR}/faultkit/"),
+        **{f"{VISIBLE_DIR}/tests/{k}": v for k, v in exercise.visible_test_files().items()},
+    }
+    party = Party(
+        command=[
+            "python3",
+            "-m",
+            "pytest",
+            "-p",
+            "faultkit.pytest_plugin",
+            *PYTEST_ARGS,
+            f"{VISIBLE_DIR}/tests",
+        ],
+        files=all_files,
+        env={
+            "PYTHONPATH": VISIBLE_DIR,
+            "FAULTLINE_APP_COMMAND": json.dumps(exercise.app.command(app_port)),
+            "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
+            "FAULTLINE_APP_HEALTH": exercise.app.health,
+            "FAULTLINE_APP_START_TIMEOUT": str(exercise.app.start_timeout_seconds),
+            "FAULTLINE_PROVIDER_PORT": str(provider_port),
+            "FAULTLINE_SEED": str(exercise.seed),
+            "FAULTLINE_CANDIDATE_DIR": ".",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        },
+    )
+    return RunSpec(app=party, limits=_limits(exercise), on_line=on_line)
+
+
+def report_from_lines(stdout: str) -> dict[str, Any] | None:
+    """Rebuild a report from the FAULTLINE-TEST lines (single-party runs have no report dir)."""
+    tests = []
+    for line in stdout.splitlines():
+        if line.startswith(LINE_PREFIX):
+            try:
+                tests.append(json.loads(line[len(LINE_PREFIX) :]))
+            except ValueError:
+                continue
+    if not tests:
+        return None
+    counts = {
+        k: sum(1 for t in tests if t.get("outcome") == k)
+        for k in ("passed", "failed", "error", "skipped")
+    }
+    return {"tests": tests, "summary": {**counts, "total": len(tests)}}
+
+
+def _execute(spec: RunSpec, backend: str | None) -> RunResult:
+    if backend == LOCAL_BACKEND:
+        from .local_backend import run_unsafe_local
+
+        return run_unsafe_local(spec)
+    import sandbox
+
+    return sandbox.run(spec, backend)
+
+
+def _tail(text: str, n: int = 3000) -> str:
+    return text if len(text) <= n else "..." + text[-n:]
+
+
+def _result(
+    run: RunResult, reporter: PartyResult, started: float, prefer_file: bool
+) -> SuiteResult:
+    report = run.report if prefer_file else None
+    if report is None:
+        report = report_from_lines(reporter.stdout)
+    if report is None or not isinstance(report.get("tests"), list) or not report["tests"]:
+        why = run.report_error or "no FAULTLINE-TEST lines"
+        raise RunnerError(
+            f"the test run produced no report ({why}); exit {reporter.exit_code}, "
+            f"timed out: {reporter.timed_out}\n{_tail(reporter.stdout + reporter.stderr)}"
+        )
+    app_output = "" if run.tester is None else _tail(run.app.stdout + run.app.stderr)
+    return SuiteResult(
+        report=report,
+        backend=run.backend,
+        wall_seconds=round(time.monotonic() - started, 3),
+        tester_exit=reporter.exit_code,
+        app_output=app_output,
+        tester_output=_tail(reporter.stdout + reporter.stderr),
+    )
+
+
+def run_hidden(
+    exercise: Exercise,
+    files: Mapping[str, bytes],
+    *,
+    backend: str | None = None,
+    seed: int | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> SuiteResult:
+    """Run the hidden suite against `files`.
+
+    Raises RunnerError or sandbox.SandboxError when the infrastructure failed.
+    """
+    started = time.monotonic()
+    spec = hidden_spec(exercise, files, seed=seed, on_line=on_line, ports=_ports(backend))
+    run = _execute(spec, backend)
+    assert run.tester is not None
+    return _result(run, run.tester, started, prefer_file=True)
+
+
+def run_visible(
+    exercise: Exercise,
+    files: Mapping[str, bytes],
+    *,
+    backend: str | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> SuiteResult:
+    """Run the visible tests in the candidate's workspace (single party)."""
+    started = time.monotonic()
+    run = _execute(visible_spec(exercise, files, on_line=on_line, ports=_ports(backend)), backend)
+    return _result(run, run.app, started, prefer_file=False)
