@@ -1,18 +1,27 @@
 """The bridge from the platform to the plain-Python exercise runner and rubric engine.
 
-Everything Django-specific stops here: the runner gets files and a slug, and
-returns test outcomes; the scorer gets a rubric, a report and ratings.
+Everything Django-specific stops here: the runner gets an exercise and files
+and returns test outcomes; the scorer gets a rubric, a report and ratings.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-
 from interviews.models import Exercise
+
+import rubrics
+from exercises import catalog, runner
+from sandbox.spec import InputRejected, SandboxError
+
+log = logging.getLogger(__name__)
 
 
 class EngineInfrastructureError(Exception):
@@ -38,21 +47,91 @@ class SuiteOutcome:
         }
 
 
+@lru_cache(maxsize=32)
+def _load(slug: str, version_hash: str, root: str) -> catalog.Exercise:
+    # Keyed by the folder's hash as well, so an edited exercise is reloaded.
+    return catalog.load(Path(root) / slug)
+
+
+def load_exercise(slug: str) -> catalog.Exercise:
+    root = Path(settings.EXERCISES_DIR)
+    return _load(slug, catalog.folder_hash(root / slug), str(root))
+
+
+def _line_parser(on_test: Callable[[dict[str, Any]], None] | None) -> Callable[[str], None]:
+    def on_line(line: str) -> None:
+        if on_test is None or not line.startswith(runner.LINE_PREFIX):
+            return
+        try:
+            test = json.loads(line[len(runner.LINE_PREFIX) :])
+        except ValueError:
+            return  # a garbled progress line only costs a live update, not the result
+        if isinstance(test, dict):
+            try:
+                on_test(test)
+            except Exception:  # progress must never break the run
+                log.exception("progress callback failed")
+
+    return on_line
+
+
 def run_suite(
     *,
     exercise: Exercise,
     kind: str,
     files: dict[str, str],
     on_test: Callable[[dict[str, Any]], None] | None = None,
+    backend: str | None = None,
 ) -> SuiteOutcome:
-    raise EngineInfrastructureError("exercise runner not wired yet")
+    """Run the visible tests or the hidden suite on `files` in the configured sandbox."""
+    try:
+        spec = load_exercise(exercise.slug)
+    except Exception as exc:  # a broken exercise folder is the platform's problem
+        raise EngineInfrastructureError(
+            f"exercise {exercise.slug!r} cannot be loaded: {exc}"
+        ) from exc
+    data = {path: text.encode() for path, text in files.items()}
+    run = runner.run_hidden if kind == "hidden" else runner.run_visible
+    try:
+        suite = run(
+            spec,
+            data,
+            backend=backend or settings.SANDBOX_BACKEND,
+            on_line=_line_parser(on_test),
+        )
+    except InputRejected as exc:
+        # The candidate's files were refused before anything ran: their outcome, said plainly.
+        return SuiteOutcome(
+            passed=False,
+            tests=[],
+            report=None,
+            summary={"rejected": str(exc)},
+            output=f"Your files could not be run: {exc}",
+        )
+    except (SandboxError, runner.RunnerError) as exc:
+        raise EngineInfrastructureError(f"{type(exc).__name__}: {exc}") from exc
+    tests = list(suite.report.get("tests", []))
+    summary = dict(suite.report.get("summary", {}))
+    passed = bool(tests) and all(t.get("outcome") in {"passed", "skipped"} for t in tests)
+    return SuiteOutcome(
+        passed=passed,
+        tests=tests,
+        report=suite.report,
+        summary=summary,
+        output=suite.tester_output,
+        sandbox={
+            "backend": suite.backend,
+            "wall_seconds": suite.wall_seconds,
+            "exit_code": suite.tester_exit,
+            "app_output": suite.app_output,
+            "exercise_version": spec.version_hash,
+        },
+    )
 
 
 def score(
     rubric: dict[str, Any], report: dict[str, Any] | None, ratings: dict[str, int]
 ) -> dict[str, Any]:
-    raise NotImplementedError
-
-
-def backend() -> str:
-    return settings.SANDBOX_BACKEND
+    """Score with the rubric as it was stored at grading time (never a newer one)."""
+    card = rubrics.score(rubrics.Rubric.from_dict(rubric), report or {"tests": []}, ratings)
+    return card.to_dict()

@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
 from interviews.models import Interview
 
 
@@ -30,6 +29,11 @@ class Snapshot(models.Model):
     def __str__(self) -> str:
         return self.digest[:12]
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("snapshots are immutable")
+        super().save(*args, **kwargs)
+
     @classmethod
     def of(cls, files: dict[str, str]) -> Snapshot:
         """The snapshot with exactly these files, created if it does not exist yet."""
@@ -43,11 +47,6 @@ class Snapshot(models.Model):
             },
         )
         return snapshot
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("snapshots are immutable")
-        super().save(*args, **kwargs)
 
 
 class TestRun(models.Model):

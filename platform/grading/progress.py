@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from grading.models import Scorecard, TestRun
 from interviews.events import broadcast
+
+from grading.models import Scorecard, TestRun
 
 
 def queue_position(run: TestRun) -> int | None:

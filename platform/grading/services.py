@@ -18,12 +18,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-
-from grading import engine, progress, queue
-from grading.models import Rating, Scorecard, Snapshot, TestRun
 from interviews import events
 from interviews.models import IllegalTransition, Interview, TimelineEvent
 from interviews.services import workspace_check, workspace_files
+
+from grading import engine, progress, queue
+from grading.models import Rating, Scorecard, Snapshot, TestRun
 
 log = logging.getLogger(__name__)
 

@@ -29,4 +29,6 @@ def run_tests(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
             testrun_give_up(run_id, f"gave up after {self.request.retries + 1} attempts: {exc}")
             return "error"
         log.warning("run %s: infrastructure error, retrying: %s", run_id, exc)
-        raise self.retry(exc=exc, countdown=RETRY_BACKOFF_SECONDS * 2**self.request.retries)
+        raise self.retry(
+            exc=exc, countdown=RETRY_BACKOFF_SECONDS * 2**self.request.retries
+        ) from exc

@@ -133,6 +133,9 @@ class CandidateInvite(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"invite for {self.interview_id} (expires {self.expires_at:%Y-%m-%d %H:%M})"
+
     @classmethod
     def issue(
         cls, interview: Interview, ttl: timedelta | None = None

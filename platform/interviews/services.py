@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +46,7 @@ def interview_create(
     starter_files: Mapping[str, str],
     invite_ttl: timedelta | None = None,
 ) -> tuple[Interview, str]:
-    """Schedule an interview with its workspace and an invite; returns it and the raw invite token."""
+    """Schedule an interview with its workspace and an invite; returns it and the raw token."""
     with transaction.atomic():
         interview = Interview.objects.create(
             exercise=exercise,

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-
 from interviews import services
 from interviews.models import CandidateInvite, Exercise, IllegalTransition, Interview
 
@@ -84,5 +83,5 @@ def test_tasks_are_revealed_in_order_and_stop_at_the_last(
 def test_workspace_limits_name_the_limit() -> None:
     with pytest.raises(services.WorkspaceLimitError, match="too many files"):
         services.workspace_check({f"f{i}.py": "" for i in range(services.MAX_FILES + 1)})
-    with pytest.raises(services.WorkspaceLimitError, match="big.py is"):
+    with pytest.raises(services.WorkspaceLimitError, match=r"big\.py is"):
         services.workspace_check({"big.py": "x" * (services.MAX_FILE_BYTES + 1)})
