@@ -75,6 +75,22 @@ function inline(text) {
   return out;
 }
 
+function cells(row) {
+  return row.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+}
+
+function table(rows) {
+  const node = el("table");
+  const isRule = (r) => /^\s*\|?\s*:?-{3,}/.test(r);
+  const head = rows.length > 1 && isRule(rows[1]);
+  rows.forEach((row, n) => {
+    if (isRule(row)) return;
+    const tag = head && n === 0 ? "th" : "td";
+    node.append(el("tr", {}, cells(row).map((c) => el(tag, {}, inline(c)))));
+  });
+  return node;
+}
+
 /** Render a small, safe subset of Markdown into DOM nodes (never HTML strings). */
 export function markdown(source) {
   const root = el("div", { class: "md" });
@@ -101,6 +117,13 @@ export function markdown(source) {
       flush();
       root.append(el(`h${Math.min(heading[1].length + 2, 6)}`, {}, inline(heading[2])));
       i += 1;
+      continue;
+    }
+    if (/^\s*\|/.test(line)) {
+      flush();
+      const rows = [];
+      while (i < lines.length && /^\s*\|/.test(lines[i])) rows.push(lines[i++]);
+      root.append(table(rows));
       continue;
     }
     if (/^\s*([-*]|\d+\.)\s+/.test(line)) {

@@ -39,6 +39,7 @@ function onState(s) {
   presence = s.presence;
   if (!shown || !files.has(shown)) shown = (presence && files.has(presence.path) && presence.path) || [...files.keys()][0] || null;
   showFile(shown, true);
+  if (presence && presence.path === shown) revealLine(presence.line);
   renderTree();
   renderScript();
   clear($("#chat-list"));
@@ -70,7 +71,10 @@ function onEvent(event) {
       break;
     case "presence":
       presence = event;
-      if ($("#follow").checked && files.has(event.path) && shown !== event.path) showFile(event.path);
+      if ($("#follow").checked && files.has(event.path)) {
+        if (shown !== event.path) showFile(event.path);
+        revealLine(event.line);
+      }
       renderTree();
       break;
     case "candidate_online":
@@ -133,6 +137,12 @@ function showFile(path, force = false) {
   renderTree();
 }
 
+function revealLine(line) {
+  if (!line || line > view.state.doc.lines) return;
+  const pos = view.state.doc.line(line).from;
+  view.dispatch({ effects: EditorView.scrollIntoView(pos, { y: "center" }) });
+}
+
 function updateShown(content) {
   // Replace the text but keep the interviewer's scroll position.
   const top = view.scrollDOM.scrollTop;
@@ -165,7 +175,9 @@ function renderScript() {
   if (!state) return;
   const box = clear($("#script"));
   const revealed = interview ? interview.revealed_tasks : 0;
-  for (const task of state.pm_script || []) {
+  const script = state.pm_script || { tasks: [] };
+  if (script.intro) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Your role" }), markdown(script.intro)));
+  for (const task of script.tasks) {
     const done = task.index < revealed;
     const next = task.index === revealed;
     const article = el(
@@ -180,7 +192,8 @@ function renderScript() {
     }
     box.append(article);
   }
-  const total = (state.pm_script || []).length;
+  if (script.wrap_up) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Wrap up" }), markdown(script.wrap_up)));
+  const total = script.tasks.length;
   const button = $("#reveal");
   button.disabled = !interview || revealed >= total || interview.state !== "live";
   button.textContent = revealed >= total ? "All tasks revealed" : `Reveal task ${revealed + 1} of ${total}`;

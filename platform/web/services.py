@@ -35,6 +35,8 @@ MAX_PATH_CHARS = 200
 # idle), so replay can rebuild the code without one row per keystroke.
 EDIT_CHECKPOINT_SECONDS = 2.0
 
+# Tool caches an author's checkout may hold; never part of a starter project.
+_SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules", ".venv"}
 _PATH_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 
 
@@ -93,16 +95,19 @@ def invite_for_token(token: str) -> CandidateInvite | None:
 
 
 def starter_files(exercise: Exercise) -> dict[str, str]:
-    """The exercise's starter project: from the synced manifest, else its folder's starter/."""
-    from_manifest = exercise.manifest.get("starter_files")
-    if isinstance(from_manifest, dict) and from_manifest:
-        return {str(k): str(v) for k, v in from_manifest.items()}
+    """The exercise's starter project, as the exercise catalog gives it."""
+    from interviews.exercises import starter_files as catalog_starter_files
+
+    try:
+        return catalog_starter_files(exercise.slug)
+    except KeyError:
+        pass  # not a folder of the catalog (a hand-made exercise): read its starter/ as is
     root = Path(settings.EXERCISES_DIR) / exercise.slug / "starter"
     files: dict[str, str] = {}
     if root.is_dir():
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root).as_posix()
-            if not path.is_file() or "__pycache__" in rel or rel.endswith(".pyc"):
+            if not path.is_file() or rel.endswith(".pyc") or _SKIP_DIRS & set(rel.split("/")):
                 continue
             try:
                 files[rel] = path.read_text()
@@ -130,39 +135,41 @@ def task_for_candidate(interview: Interview, index: int) -> dict[str, Any] | Non
     return _task_view(index, tasks[index])
 
 
-def pm_script(exercise: Exercise) -> list[dict[str, Any]]:
-    """Each task with the PM's script for it (say, hints, follow-ups, good answers)."""
-    manifest = exercise.manifest
-    scripts = manifest.get("pm_script")
-    out = []
-    for i, task in enumerate(exercise.tasks):
-        script: Any = task.get("pm_script") or task.get("pm") or {}
-        if not script and isinstance(scripts, list) and i < len(scripts):
-            script = scripts[i]
-        elif not script and isinstance(scripts, dict):
-            script = scripts.get(str(i)) or scripts.get(task.get("id", ""), {})
-        out.append({**_task_view(i, task), "script": _script_view(script)})
-    return out
-
-
-def _script_view(script: Any) -> list[dict[str, Any]]:
-    """Normalise a task's PM script to [{"label", "items": [str]}] sections."""
-    if isinstance(script, str):
-        return [{"label": "Say", "items": [script]}]
+def pm_script(exercise: Exercise) -> dict[str, Any]:
+    """The PM's script: an intro, each task with what to say, hints, follow-ups, good answers."""
+    script = exercise.manifest.get("pm_script") or {}
     if not isinstance(script, dict):
-        return []
+        script = {}
+    by_id = {t.get("id"): t for t in script.get("tasks", []) if isinstance(t, dict)}
+    listed = [t for t in script.get("tasks", []) if isinstance(t, dict)]
+    tasks = []
+    for i, task in enumerate(exercise.tasks):
+        entry = by_id.get(task.get("id")) or (listed[i] if i < len(listed) else {})
+        tasks.append({**_task_view(i, task), "script": _script_sections(entry)})
+    return {
+        "intro": str(script.get("intro", "")),
+        "wrap_up": str(script.get("wrap_up", "")),
+        "tasks": tasks,
+    }
+
+
+_SCRIPT_SECTIONS = [
+    ("say", "Say"),
+    ("hints", "Hints"),
+    ("follow_ups", "Follow-ups"),
+    ("good_answers", "Good answers"),
+]
+
+
+def _script_sections(entry: dict[str, Any]) -> list[dict[str, Any]]:
     sections = []
-    for key, value in script.items():
+    for key, label in _SCRIPT_SECTIONS:
+        value = entry.get(key)
+        if not value:
+            continue
         items = value if isinstance(value, list) else [value]
-        label = str(key).replace("_", " ").capitalize()
-        sections.append({"label": label, "items": [_text(v) for v in items if v]})
+        sections.append({"label": label, "items": [str(v) for v in items if v]})
     return sections
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict):
-        return " — ".join(str(v) for v in value.values())
-    return str(value)
 
 
 def rated_criteria(exercise: Exercise) -> list[dict[str, Any]]:
@@ -170,8 +177,9 @@ def rated_criteria(exercise: Exercise) -> list[dict[str, Any]]:
     rubric = exercise.manifest.get("rubric", {}) or {}
     out = []
     for criterion in rubric.get("criteria", []):
-        source = criterion.get("source", {}) or {}
-        if source.get("kind") == "automated":
+        source = criterion.get("source")
+        kind = source.get("kind") if isinstance(source, dict) else source
+        if kind == "automated":
             continue
         levels = criterion.get("levels", {}) or {}
         if isinstance(levels, list):
