@@ -192,7 +192,10 @@ def app_url(provider: FakeProvider) -> str:
 @pytest.fixture
 def app(app_url: str) -> Iterator[httpx.Client]:
     """An httpx client for the candidate's app (base URL set, generous timeout)."""
-    with httpx.Client(base_url=app_url, timeout=30.0) as c:
+    # No keep-alive: a server that drops a connection after an error would otherwise
+    # race the next request on the pooled socket, and verdicts must not depend on races.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=app_url, timeout=30.0, limits=limits) as c:
         yield c
 
 
