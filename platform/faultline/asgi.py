@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 _root = Path(__file__).resolve().parent.parent.parent
 for _p in (str(_root / "platform"), str(_root)):
@@ -20,9 +22,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from interviews.events import bind_loop  # noqa: E402
 from web.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+_router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Origin check first: a page on another site must not open a socket
@@ -32,3 +35,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope: dict, receive: Any, send: Any) -> None:
+    # Remember the serving loop so broadcasts from grading threads reach it.
+    bind_loop(asyncio.get_running_loop())
+    await _router(scope, receive, send)

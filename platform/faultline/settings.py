@@ -8,6 +8,7 @@ production shape: PostgreSQL, Redis-backed Channels, Celery workers.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -114,6 +115,10 @@ if DATABASE_URL is None:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file, not SQLite's shared-cache memory database: that one
+            # locks whole tables and fails at once when the grading thread writes
+            # while the test reads. One file per process, so parallel runs never meet.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 else:

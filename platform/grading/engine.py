@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from interviews.models import Exercise
 
 import rubrics
 from exercises import catalog, runner
+from interviews.models import Exercise
 from sandbox.spec import InputRejected, SandboxError
 
 log = logging.getLogger(__name__)

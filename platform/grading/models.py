@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
 from interviews.models import Interview
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from interviews.events import broadcast
-
 from grading.models import Scorecard, TestRun
+from interviews.events import broadcast
 
 
 def queue_position(run: TestRun) -> int | None:

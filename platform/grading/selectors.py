@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from interviews.models import Interview
-
 from grading.models import TestRun
 from grading.progress import run_view
+from interviews.models import Interview
 
 
 def runs_for(interview: Interview, *, staff: bool, limit: int = 10) -> list[dict[str, Any]]:

@@ -18,12 +18,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from interviews import events
-from interviews.models import IllegalTransition, Interview, TimelineEvent
-from interviews.services import workspace_check, workspace_files
 
 from grading import engine, progress, queue
 from grading.models import Rating, Scorecard, Snapshot, TestRun
+from interviews import events
+from interviews.models import IllegalTransition, Interview, TimelineEvent
+from interviews.services import workspace_check, workspace_files
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +258,9 @@ def rating_set(
     rubric = interview.exercise.manifest.get("rubric", {})
     known = {c.get("id"): c for c in rubric.get("criteria", [])}
     criterion = known.get(criterion_id)
-    if criterion is None or criterion.get("source", {}).get("kind") == "automated":
+    if criterion is None or criterion.get("source") != "interviewer":
         raise ValueError(f"{criterion_id!r} is not an interviewer-rated criterion of this rubric")
-    levels = criterion.get("levels", {})
-    max_level = max((int(k) for k in levels), default=3)
+    max_level = int(rubric.get("scale", 3))
     if not 0 <= level <= max_level:
         raise ValueError(f"level must be between 0 and {max_level}")
     with transaction.atomic():

@@ -51,9 +51,8 @@ def grade_demo_interviews(
     (the exercise's first known-wrong variant), so the review has a strong and a
     flawed candidate to compare.
     """
-    from grading import queue
-
     from exercises import catalog
+    from grading import queue
 
     spec = catalog.find(exercise.slug, Path(settings.EXERCISES_DIR))
     results = []

@@ -53,6 +53,7 @@ def celery_worker(tmp_path: Path, transactional_db: Any) -> Iterator[Worker]:
     require_postgres()
     require_redis()
     from django.conf import settings
+
     from faultline.celery import app
 
     app.control.purge()  # nothing left over from an earlier test

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+
 from interviews.models import Exercise, Interview
 from interviews.tasks import end_overdue_interviews
-
 from tests.integration.conftest import Worker, wait_for
 
 pytestmark = [pytest.mark.production, pytest.mark.integration]

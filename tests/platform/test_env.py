@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from faultline.env import ConfigError, env_bool, env_choice, env_int, env_str, env_url
 
 ROOT = Path(__file__).resolve().parents[2]

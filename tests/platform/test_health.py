@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+
 from faultline import health
 
 

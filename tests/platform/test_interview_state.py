@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+
 from interviews import services
 from interviews.models import CandidateInvite, Exercise, IllegalTransition, Interview
 

@@ -11,9 +11,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from interviews.models import Exercise, Interview
 
 from accounts.roles import HIRING_MANAGERS, INTERVIEWERS, ensure_roles
+from interviews.models import Exercise, Interview
 
 DEMO_PASSWORD = "faultline-demo"  # noqa: S105  # printed on purpose: demo accounts only
 DEMO_USERS = [
