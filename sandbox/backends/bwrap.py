@@ -153,8 +153,13 @@ class BwrapBackend:
             app_scratch = self._scratch(owner, "app", limits, cleanups)
             app_dir = app_scratch.make_dir("workspace", APP_UID)
             app_scratch.make_dir("tmp", APP_UID, 0o1777)
+            app_scratch.make_dir("shm", APP_UID, 0o1777)
             app_scratch.write_files(app_dir, spec.app.files, APP_UID)
-            binds = [(app_dir, APP_DIR), (app_scratch.root / "tmp", "/tmp")]
+            binds = [
+                (app_dir, APP_DIR),
+                (app_scratch.root / "tmp", "/tmp"),
+                (app_scratch.root / "shm", "/dev/shm"),
+            ]
 
             if spec.tester is None:
                 app = self._start(
@@ -173,6 +178,7 @@ class BwrapBackend:
             tester_scratch = self._scratch(owner, "tester", limits, cleanups)
             tester_dir = tester_scratch.make_dir("tester", TESTER_UID)
             tester_scratch.make_dir("tmp", TESTER_UID, 0o1777)
+            tester_scratch.make_dir("shm", TESTER_UID, 0o1777)
             report_dir = tester_scratch.make_dir("report", TESTER_UID, 0o700)
             tester_scratch.write_files(tester_dir, spec.tester.files, TESTER_UID)
             netns_fd = new_loopback_netns()
@@ -187,8 +193,12 @@ class BwrapBackend:
                 "tester",
                 spec.tester,
                 TESTER_UID,
-                [(tester_dir, TESTER_DIR), (tester_scratch.root / "tmp", "/tmp"),
-                 (report_dir, REPORT_DIR)],
+                [
+                    (tester_dir, TESTER_DIR),
+                    (tester_scratch.root / "tmp", "/tmp"),
+                    (tester_scratch.root / "shm", "/dev/shm"),
+                    (report_dir, REPORT_DIR),
+                ],
                 TESTER_DIR,
                 limits,
                 netns_fd,
@@ -264,7 +274,9 @@ class BwrapBackend:
         args += ["--proc", "/proc", "--dev", "/dev"]
         for source, target in binds:
             args += ["--bind", str(source), target]
-        args += ["--chdir", chdir]
+        # The root and /dev that bwrap builds are tmpfs the sandbox user owns and
+        # no disk limit bounds: make them read-only (scratch space is bound in).
+        args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", chdir]
         return args
 
     def _start(

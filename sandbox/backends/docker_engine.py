@@ -296,6 +296,7 @@ class DockerBackend:
             log_config=LogConfig(type="none"),
             runtime=self.config.docker_runtime,
             ipc_mode="private",
+            shm_size=f"{limits.disk_mb}m",
             privileged=False,
         )
         env = party_env(party.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR} if report else None)
