@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
+from grading.models import Scorecard
 from interviews.models import Interview
 
 
@@ -22,6 +22,13 @@ class Decision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     decided_at = models.DateTimeField(default=timezone.now)
+    # The evidence the decision was made on: a later re-grade or rating changes the
+    # scorecard, and the record must still say what the hiring manager saw.
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions"
+    )
+    overall = models.FloatField(null=True, blank=True)
+    rubric_version = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-decided_at"]

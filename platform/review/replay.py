@@ -1,0 +1,106 @@
+"""Rebuild a candidate's code at any moment of an interview, and diff it against the starter.
+
+The timeline keeps the full text of a file at each edit checkpoint, so the files
+at event N are the starter folded with every file event up to N. The browser's
+scrubber (static/review/replay.js) applies the same fold; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FILE_EVENT_KINDS = ("edit", "file_created", "file_deleted")
+# Files bigger than this are not diffed line by line: the page would be unreadable.
+MAX_DIFF_LINES = 4000
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file event, reduced to what the fold needs."""
+
+    kind: str
+    path: str
+    content: str | None  # None for a deletion
+
+
+def file_change(kind: str, data: Mapping[str, Any]) -> FileChange | None:
+    """The file change an event carries, or None when it carries none."""
+    path = data.get("path")
+    if kind not in FILE_EVENT_KINDS or not isinstance(path, str) or not path:
+        return None
+    if kind == "file_deleted":
+        return FileChange(kind, path, None)
+    content = data.get("content")
+    return FileChange(kind, path, content if isinstance(content, str) else "")
+
+
+def apply_change(files: dict[str, str], change: FileChange) -> None:
+    if change.content is None:
+        files.pop(change.path, None)
+    elif change.kind == "file_created" and change.path in files and not change.content:
+        # A "created" event without text must not blank a file an edit already filled.
+        return
+    else:
+        files[change.path] = change.content
+
+
+def files_at(
+    starter: Mapping[str, str], changes: Iterable[FileChange | None], upto: int
+) -> dict[str, str]:
+    """The files after the first `upto` timeline events (0 = the starter)."""
+    files = dict(starter)
+    for index, change in enumerate(changes):
+        if index >= upto:
+            break
+        if change is not None:
+            apply_change(files, change)
+    return files
+
+
+@dataclass
+class DiffLine:
+    kind: str  # "add" | "del" | "ctx" | "hunk"
+    text: str
+
+
+@dataclass
+class FileDiff:
+    path: str
+    status: str  # "added" | "removed" | "changed"
+    added: int = 0
+    removed: int = 0
+    lines: list[DiffLine] = field(default_factory=list)
+    too_big: bool = False
+
+
+def diff_files(before: Mapping[str, str], after: Mapping[str, str]) -> list[FileDiff]:
+    """Per-file unified diffs from `before` to `after`, unchanged files left out."""
+    diffs: list[FileDiff] = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        status = "added" if old is None else "removed" if new is None else "changed"
+        a = (old or "").splitlines()
+        b = (new or "").splitlines()
+        result = FileDiff(path=path, status=status)
+        if len(a) + len(b) > MAX_DIFF_LINES:
+            result.too_big = True
+            diffs.append(result)
+            continue
+        for line in list(difflib.unified_diff(a, b, lineterm="", n=3))[2:]:
+            if line.startswith("@@"):
+                result.lines.append(DiffLine("hunk", line))
+            elif line.startswith("+"):
+                result.added += 1
+                result.lines.append(DiffLine("add", line[1:]))
+            elif line.startswith("-"):
+                result.removed += 1
+                result.lines.append(DiffLine("del", line[1:]))
+            else:
+                result.lines.append(DiffLine("ctx", line[1:]))
+        diffs.append(result)
+    return diffs
