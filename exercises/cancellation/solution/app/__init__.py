@@ -1,0 +1,1 @@
+"""Research assistant: ask questions about a reading list of papers."""

@@ -1,0 +1,92 @@
+"""Hidden tests: one user's departure or Stop never touches another user's answer."""
+
+import pytest
+from answer_stream import get_answer, settled_status
+from faultkit import hang, reply
+
+pytestmark = pytest.mark.criterion("concurrency")
+
+OTHER_ANSWER = " ".join(f"other{i}" for i in range(12))
+
+
+def start_other_user(provider, open_stream):
+    """User B asks first; their synthesis streams for about 1.2 s."""
+    stream = open_stream(["p4"], question="Is chain-of-thought faithful?")
+    stream.until("created")
+    assert provider.wait_until(lambda rs: any(r.stream for r in rs), timeout=5), (
+        "user B's synthesis call never started"
+    )
+    return stream
+
+
+def assert_other_user_finished(app, provider, other):
+    other.read_to_end()
+    assert other.names()[-1:] == ["done"], f"user B's answer did not finish: {other.names()}"
+    tokens = "".join(data["text"] for name, data in other.events if name == "token")
+    assert tokens == OTHER_ANSWER, f"user B's answer was cut short: {tokens!r}"
+    assert get_answer(app, other.id)["status"] == "complete"
+    b_calls = provider.requests[:2]
+    assert all(r.outcome == "completed" for r in b_calls), (
+        f"user B's provider calls ended as {[r.outcome for r in b_calls]}"
+    )
+
+
+def test_leaving_does_not_touch_other_users(app, provider, open_stream):
+    """when one user closes the tab, another user's answer still streams to the end"""
+    provider.script(reply("B's note."), reply(OTHER_ANSWER, per_token=0.1), default=hang())
+    other = start_other_user(provider, open_stream)
+    leaver = open_stream(["p1", "p2"])
+    leaver.until("created")
+    assert provider.wait_until(lambda rs: len(rs) >= 4, timeout=5)
+    leaver.close()
+    assert_other_user_finished(app, provider, other)
+
+
+def test_stop_does_not_touch_other_users(app, provider, open_stream):
+    """when one user presses Stop, another user's answer still streams to the end"""
+    provider.script(reply("B's note."), reply(OTHER_ANSWER, per_token=0.1), default=hang())
+    other = start_other_user(provider, open_stream)
+    stopper = open_stream(["p1", "p2"])
+    answer_id = stopper.until("created")["id"]
+    assert provider.wait_until(lambda rs: len(rs) >= 4, timeout=5)
+    response = app.post(f"/api/answers/{answer_id}/cancel")
+    assert response.status_code == 200, f"cancel answered {response.status_code}: {response.text}"
+    assert_other_user_finished(app, provider, other)
+
+
+def test_six_users_three_leave(app, provider, open_stream):
+    """with six users at once, exactly the three who close the tab are cancelled"""
+    provider.script(default=reply("Short words for everyone here.", ttft=0.3, per_token=0.1))
+    streams = [open_stream([f"p{i + 1}"]) for i in range(6)]
+    for stream in streams:
+        stream.until("created")
+    leavers, stayers = streams[::2], streams[1::2]
+    for stream in leavers:
+        stream.close()
+    for stream in stayers:
+        stream.read_to_end()
+        assert stream.names()[-1:] == ["done"], f"a user who stayed got {stream.names()}"
+    for stream in leavers:
+        status = settled_status(app, stream.id)["status"]
+        assert status == "cancelled", f"a user who left has an answer stored as {status!r}"
+    for stream in stayers:
+        assert get_answer(app, stream.id)["status"] == "complete"
+
+
+def test_notes_are_fetched_in_parallel(app, provider, open_stream):
+    """reads the papers with parallel provider calls, not one after another"""
+    provider.script(
+        reply("Note.", ttft=0.4),
+        reply("Note.", ttft=0.4),
+        reply("Note.", ttft=0.4),
+        default=reply("Answer."),
+    )
+    stream = open_stream(["p1", "p2", "p3"])
+    stream.read_to_end()
+    assert stream.names()[-1:] == ["done"], stream.names()
+    notes = [r for r in provider.requests if not r.stream][:3]
+    first_finished = min(r.finished_at for r in notes)
+    assert all(r.started_at < first_finished for r in notes), (
+        "the note calls ran one after another: "
+        f"{[(round(r.started_at, 2), round(r.finished_at, 2)) for r in notes]}"
+    )

@@ -1,0 +1,65 @@
+"""Hidden tests: the answer store never shows half-done work as complete (tasks 1 to 3)."""
+
+import pytest
+from answer_stream import get_answer, settled_status, wait_for
+from faultkit import hang, reply
+
+pytestmark = pytest.mark.criterion("data-integrity")
+
+LONG_ANSWER = " ".join(f"word{i}" for i in range(40))
+SHORT_ANSWER = "Retrieval helps when the passages are relevant [p1] and it is cheap [p2]."
+
+
+def test_left_mid_answer_is_stored_cancelled(app, provider, open_stream):
+    """an answer whose reader left mid-synthesis is stored as cancelled, not complete"""
+    provider.script(reply("Note one."), reply("Note two."), reply(LONG_ANSWER, per_token=0.1))
+    stream = open_stream(["p1", "p2"])
+    stream.until("token")
+    stream.close()
+    answer = settled_status(app, stream.id)
+    assert answer["status"] == "cancelled", (
+        f"the reader left mid-answer; the store says {answer['status']!r} "
+        f"with answer {str(answer.get('answer'))[:80]!r}"
+    )
+
+
+def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_stream):
+    """an answer whose reader left while the papers were read is stored as cancelled"""
+    provider.script(default=hang())
+    stream = open_stream(["p1", "p2", "p3"])
+    stream.until("created")
+    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5)
+    stream.close()
+    answer = settled_status(app, stream.id)
+    assert answer["status"] == "cancelled", f"the store says {answer['status']!r}"
+
+
+def test_stopped_answer_stays_cancelled(app, provider, open_stream):
+    """a stopped answer stays cancelled after its work would have finished"""
+    provider.script(reply("Note one."), reply(SHORT_ANSWER, per_token=0.1))
+    stream = open_stream(["p1"])
+    answer_id = stream.until("created")["id"]
+    stream.until("token")
+    response = app.post(f"/api/answers/{answer_id}/cancel")
+    assert response.status_code == 200, f"cancel answered {response.status_code}: {response.text}"
+    # Give work that ignored the Stop the time it needed to finish (about 1.3 s).
+    provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=3)
+    later = wait_for(lambda: get_answer(app, answer_id), lambda a: False, timeout=0.5)
+    assert later["status"] == "cancelled", (
+        f"a stopped answer later became {later['status']!r}: {str(later.get('answer'))[:80]!r}"
+    )
+    assert later.get("answer") != SHORT_ANSWER
+
+
+def test_finished_answer_cannot_be_cancelled(app, provider, open_stream):
+    """Stop on a finished answer is refused (409) and the answer stays complete"""
+    provider.script(reply("Note one."), reply(SHORT_ANSWER))
+    stream = open_stream(["p1"])
+    stream.read_to_end()
+    assert "done" in stream.names(), stream.names()
+    response = app.post(f"/api/answers/{stream.id}/cancel")
+    assert response.status_code == 409, (
+        f"cancelling a finished answer should be a 409 conflict, got {response.status_code}"
+    )
+    answer = get_answer(app, stream.id)
+    assert answer["status"] == "complete" and answer["answer"] == SHORT_ANSWER, answer
