@@ -1,0 +1,84 @@
+"""Hidden tests: cancelling an extraction or one job really stops the work."""
+
+import time
+
+import pytest
+from faultkit import reply
+from jobclient import MAX_ACTIVE, calls_for, cancel, cancel_job, create, job_for, summary, wait_for
+
+LONG = 6.0  # provider answers that would arrive long after the cancel
+
+
+@pytest.mark.criterion("cancellation")
+def test_cancel_stops_active_and_queued_jobs(app, provider):
+    """cancelling an extraction closes its running model calls and never starts the queued ones"""
+    provider.script(default=reply(ttft=LONG))
+    papers = ["p1", "p2", "p3", "p4", "p5"]
+    body = create(app, papers)
+    assert provider.wait_until(lambda rs: len(rs) == MAX_ACTIVE, timeout=5), "no job started"
+    response = cancel(app, body["id"])
+    assert response.status_code == 200, f"cancel answered {response.status_code}"
+    states = {j["paper_id"]: j["state"] for j in response.json()["jobs"]}
+    assert set(states.values()) == {"cancelled"}, f"the cancel response shows {states}"
+    closed = provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=3)
+    assert closed, "the cancelled jobs' model calls were left running: " + ", ".join(
+        f"{r.id}:{r.outcome}" for r in provider.requests
+    )
+    assert all(r.outcome == "disconnected" for r in provider.requests), [
+        r.outcome for r in provider.requests
+    ]
+    time.sleep(0.5)
+    assert len(provider.requests) == MAX_ACTIVE, "a queued job called the model after the cancel"
+    assert {j["state"] for j in wait_for(app, body["id"])["jobs"]} == {"cancelled"}
+
+
+@pytest.mark.criterion("cancellation")
+def test_cancel_one_job(app, provider):
+    """cancelling one job stops its model call and leaves the others running"""
+    provider.script(default=reply("kept", ttft=0.6))
+    body = create(app, ["p1", "p2", "p3"])
+    assert provider.wait_until(lambda rs: len(rs) == 3, timeout=5)
+    target = job_for(body, "p2")
+    response = cancel_job(app, body["id"], target["id"])
+    assert response.status_code == 200, f"job cancel answered {response.status_code}"
+    assert response.json().get("state") == "cancelled", response.json()
+    assert provider.wait_until(
+        lambda rs: all(r.finished_at is not None for r in rs if r in calls_for(provider, "p2")),
+        timeout=3,
+    ), "the cancelled job's model call is still running"
+    assert calls_for(provider, "p2")[0].outcome == "disconnected"
+    done = wait_for(app, body["id"])
+    assert [j["state"] for j in done["jobs"]] == ["completed", "cancelled", "completed"], summary(
+        done
+    )
+    assert job_for(done, "p1")["result"] == "kept"
+
+
+@pytest.mark.criterion("cancellation")
+def test_cancel_frees_slots_for_other_work(app, provider):
+    """after a cancel, other extractions get the freed slots right away"""
+    provider.script(*(reply(ttft=LONG) for _ in range(MAX_ACTIVE)), default=reply("next"))
+    first = create(app, [f"p{i}" for i in range(1, MAX_ACTIVE + 1)])
+    assert provider.wait_until(lambda rs: len(rs) == MAX_ACTIVE, timeout=5)
+    assert cancel(app, first["id"]).status_code == 200
+    second = create(app, ["p10", "p11"])
+    # Well before the cancelled calls would have answered (LONG) or timed out.
+    done = wait_for(app, second["id"], timeout=1.5, what="the next extraction to run")
+    assert {j["state"] for j in done["jobs"]} == {"completed"}, summary(done)
+
+
+@pytest.mark.criterion("cancellation")
+def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
+    """cancelling keeps finished results, and cancelling twice changes nothing"""
+    provider.script(reply("finished first", ttft=0.0), default=reply(ttft=LONG))
+    body = create(app, ["p1"])
+    wait_for(app, body["id"])
+    more = create(app, ["p2", "p3"])
+    assert provider.wait_until(lambda rs: len(rs) == 3, timeout=5)
+    first = cancel(app, more["id"])
+    second = cancel(app, more["id"])
+    assert first.status_code == 200 and second.status_code == 200
+    assert [j["state"] for j in second.json()["jobs"]] == ["cancelled", "cancelled"]
+    assert cancel(app, body["id"]).status_code == 200
+    kept = job_for(wait_for(app, body["id"]), "p1")
+    assert (kept["state"], kept["result"]) == ("completed", "finished first"), kept

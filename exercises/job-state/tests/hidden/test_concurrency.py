@@ -1,0 +1,96 @@
+"""Hidden tests: the cap on active jobs, and invariants when jobs run side by side."""
+
+import threading
+
+import pytest
+from faultkit import reply
+from jobclient import (
+    MAX_ACTIVE,
+    Observer,
+    calls_for,
+    create,
+    invariant_problems,
+    max_overlap,
+    settle,
+    summary,
+    wait_for,
+)
+
+
+@pytest.mark.criterion("concurrency")
+def test_caps_active_jobs_across_extractions(app, provider):
+    """never has more than EXTRACT_MAX_ACTIVE model calls in flight, across extractions"""
+    provider.script(default=reply(ttft=0.3))
+    first = create(app, ["p1", "p2", "p3", "p4"])
+    second = create(app, ["p5", "p6", "p7", "p8"])
+    most_active = 0
+
+    def count_active(body):
+        nonlocal most_active
+        other = second if body["id"] == first["id"] else first
+        active = sum(j["state"] == "active" for j in body["jobs"])
+        most_active = max(most_active, active + count_active.last.get(other["id"], 0))
+        count_active.last[body["id"]] = active
+
+    count_active.last = {}
+    wait_for(app, first["id"], observe=count_active)
+    wait_for(app, second["id"], observe=count_active)
+    settle(provider)
+    peak = max_overlap(provider.requests, provider.now())
+    assert len(provider.requests) == 8
+    assert peak <= MAX_ACTIVE, f"{peak} model calls ran at once; EXTRACT_MAX_ACTIVE is {MAX_ACTIVE}"
+    assert most_active <= MAX_ACTIVE, f"the status showed {most_active} active jobs at once"
+
+
+@pytest.mark.criterion("concurrency")
+def test_uses_the_allowed_parallelism(app, provider):
+    """runs up to EXTRACT_MAX_ACTIVE jobs at once instead of one by one"""
+    provider.script(default=reply(ttft=0.3))
+    body = create(app, ["p1", "p2", "p3", "p4", "p5", "p6"])
+    wait_for(app, body["id"])
+    settle(provider)
+    peak = max_overlap(provider.requests, provider.now())
+    assert peak == MAX_ACTIVE, f"at most {peak} model calls overlapped; the cap is {MAX_ACTIVE}"
+
+
+@pytest.mark.criterion("concurrency")
+def test_no_lost_updates_when_jobs_finish_together(app, provider):
+    """keeps progress exact when several jobs finish at the same moment"""
+    provider.script(default=reply("same time", ttft=0.3))
+    body = create(app, ["p1", "p2", "p3", "p4", "p5", "p6"])
+    done = wait_for(app, body["id"], observe=Observer())
+    problems = invariant_problems(done)
+    assert not problems, "; ".join(problems)
+    assert done["progress"]["completed"] == 6, summary(done)
+
+
+@pytest.mark.criterion("concurrency")
+def test_concurrent_creates(app, provider):
+    """serves many users creating extractions at the same moment"""
+    provider.script(default=reply(ttft=0.1))
+    papers = [f"p{i}" for i in range(1, 9)]
+    created: dict[str, dict] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(papers))
+
+    def user(paper: str) -> None:
+        try:
+            barrier.wait(timeout=5)
+            created[paper] = create(app, [paper])
+        except BaseException as exc:  # reported below, in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=user, args=(p,)) for p in papers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not errors, f"a concurrent create failed: {errors[0]!r}"
+    assert len({b["id"] for b in created.values()}) == len(papers), "extraction ids collided"
+    for paper, body in created.items():
+        done = wait_for(app, body["id"])
+        assert [j["paper_id"] for j in done["jobs"]] == [paper], summary(done)
+        assert done["jobs"][0]["state"] == "completed", summary(done)
+        assert len(calls_for(provider, paper)) == 1
+    settle(provider)
+    assert max_overlap(provider.requests, provider.now()) <= MAX_ACTIVE
