@@ -1,0 +1,73 @@
+"""Hidden tests: many streams at once (task 2). Overlap is read from the provider's
+request log (when each upstream request started and finished), not from a stopwatch."""
+
+import threading
+
+import httpx
+import pytest
+from conftest import stream_answer
+from faultkit import reply
+
+pytestmark = pytest.mark.criterion("concurrency")
+
+STREAMS = 20
+
+
+def max_overlap(records):
+    edges = []
+    for r in records:
+        edges.append((r.started_at, 1))
+        edges.append((r.finished_at if r.finished_at is not None else float("inf"), -1))
+    depth = best = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        depth += step
+        best = max(best, depth)
+    return best
+
+
+def test_twenty_streams_are_served_at_once(app_url, provider):
+    """serves 20 streams at the same time (no blocking call in the event loop)"""
+    provider.script(default=reply("Twenty at once.", ttft=0.4, per_token=0.02))
+    results = [None] * STREAMS
+
+    def one(i):
+        results[i] = stream_answer(app_url, read_timeout=15)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(STREAMS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    records = [r for r in provider.requests if r.stream]
+    overlap = max_overlap(records)
+    assert len(records) == STREAMS, f"the provider saw {len(records)} streaming requests"
+    assert overlap >= STREAMS // 2, (
+        f"at most {overlap} of {STREAMS} upstream streams were open at once: "
+        "something blocks the event loop (a synchronous client inside async code?)"
+    )
+    for r in results:
+        assert r is not None and r.text == "Twenty at once." and r.names[-1:] == ["done"], (
+            r.describe() if r else "a stream never finished"
+        )
+
+
+def test_other_requests_answer_during_a_stream(app_url, provider):
+    """answers other requests while a slow stream is in progress"""
+    provider.script(reply("one two three four five six", ttft=0.1, per_token=0.3))
+    seen, done = threading.Event(), threading.Event()
+
+    def on_event(event):
+        seen.set()
+        return not done.is_set()
+
+    reader = threading.Thread(target=stream_answer, args=(app_url,), kwargs={"on_event": on_event})
+    reader.start()
+    try:
+        assert seen.wait(10), "the stream sent nothing"
+        response = httpx.get(app_url + "/api/papers", params={"q": "retrieval"}, timeout=10)
+        assert response.status_code == 200
+        still_streaming = provider.requests[-1].finished_at is None
+    finally:
+        done.set()
+        reader.join(20)
+    assert still_streaming, "the app answered another request only after the stream had finished"

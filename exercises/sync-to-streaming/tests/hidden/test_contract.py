@@ -1,0 +1,85 @@
+"""Hidden tests: the event framing and the final metadata the task specifies (task 1)."""
+
+import pytest
+from conftest import DONE, QUESTION, chunk, stream_answer
+from faultkit import reply
+
+pytestmark = pytest.mark.criterion("correctness")
+
+
+def test_speaks_the_specified_event_stream(app_url, provider):
+    """answers with text/event-stream, named events and one JSON object per event"""
+    provider.script(reply("Short answer [p1]."))
+    result = stream_answer(app_url)
+    assert result.status == 200, result.describe()
+    assert result.content_type.startswith("text/event-stream"), result.content_type
+    assert result.tokens, f"no token events: {result.describe()}"
+    for event in result.events:
+        assert event.name in {"token", "done", "error"}, f"unknown event {event.name!r}"
+        assert isinstance(event.data, dict), (
+            f"{event.name} data is not a JSON object: {event.raw!r}"
+        )
+    for event in result.tokens:
+        assert isinstance(event.data.get("text"), str) and event.data["text"], event.raw
+
+
+def test_done_event_carries_metadata(app_url, provider):
+    """ends with a done event carrying the model, the provider's token usage and the sources"""
+    provider.script(reply("Retrieval helps [p3].", model="fake-stream-2025"))
+    result = stream_answer(app_url, {"question": "anything", "paper_ids": ["p3", "p1"]})
+    assert result.names[-1:] == ["done"], result.describe()
+    done = result.events[-1].data
+    assert isinstance(done, dict), result.events[-1].raw
+    assert [s.get("id") for s in done.get("sources", [])] == ["p3", "p1"], done
+    meta = done.get("metadata")
+    assert isinstance(meta, dict), f"done has no metadata object: {done}"
+    assert meta.get("model") == "fake-stream-2025", meta
+    assert meta.get("finish_reason") == "stop", meta
+    sent = provider.requests[-1].usage
+    assert sent is not None, (
+        "the provider reported no usage: a stream carries usage only when the request asks "
+        'for it with "stream_options": {"include_usage": true}'
+    )
+    assert meta.get("usage") == sent, (
+        f"usage {meta.get('usage')} differs from the provider's {sent}"
+    )
+
+
+def test_usage_null_when_provider_omits_it(app_url, provider):
+    """reports usage as null in done when the provider reports none"""
+    provider.script(reply("No usage here.", usage=False))
+    result = stream_answer(app_url)
+    assert result.names[-1:] == ["done"], result.describe()
+    meta = result.events[-1].data.get("metadata") or {}
+    assert "usage" in meta and meta["usage"] is None, meta
+
+
+def test_text_in_the_finishing_chunk_is_kept(app_url, raw_upstream):
+    """keeps text that arrives in the same chunk as finish_reason"""
+    # Some providers put the last words and finish_reason in one chunk.
+    raw_upstream(
+        (0, chunk("Attention sinks")),
+        (0, chunk(" keep quality stable.", finish="stop")),
+        (0, DONE),
+    )
+    result = stream_answer(app_url)
+    assert result.text == "Attention sinks keep quality stable.", result.describe()
+    assert result.names[-1:] == ["done"], result.describe()
+
+
+def test_newlines_quotes_and_unicode_survive(app_url, provider):
+    """keeps newlines, quotes and non-ASCII text in tokens intact"""
+    text = 'Line one\nline "two" — naïve café 東京 </script> data: x\n\nevent: done'
+    provider.script(reply(text))
+    result = stream_answer(app_url)
+    assert result.text == text, f"got {result.text!r}"
+    assert result.names[-1:] == ["done"], result.describe()
+
+
+def test_blocking_endpoint_still_works(app, provider):
+    """keeps POST /api/answer working for existing clients"""
+    provider.script(reply("Still here [p1]."))
+    response = app.post("/api/answer", json=QUESTION)
+    assert response.status_code == 200, response.text[:300]
+    assert response.json().get("answer") == "Still here [p1]."
+    assert response.json().get("sources"), response.json()

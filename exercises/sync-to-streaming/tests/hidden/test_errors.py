@@ -1,0 +1,96 @@
+"""Hidden tests: provider failures end the stream with an in-band error event (task 2)."""
+
+import pytest
+from conftest import DONE, assert_error_event, chunk, stream_answer
+from faultkit import garbage, malformed, reply, status, truncated
+
+pytestmark = pytest.mark.criterion("error-handling")
+
+ANSWER = "Retrieval reduces hallucination when passages are relevant [p1]."
+
+
+def test_break_off_mid_stream_gives_error_event(app_url, provider):
+    """reports an error event when the provider drops the connection mid-answer"""
+    provider.script(reply(ANSWER, per_token=0.02, break_after=3))
+    result = stream_answer(app_url)
+    assert_error_event(result)
+    assert result.text == "Retrieval reduces hallucination", (
+        f"the tokens before the break should still arrive, got {result.text!r}"
+    )
+
+
+def test_cut_off_final_chunk_gives_error_event(app_url, provider):
+    """reports an error event when the stream ends mid-chunk without [DONE]"""
+    provider.script(truncated())
+    assert_error_event(stream_answer(app_url))
+
+
+def test_malformed_chunk_gives_error_event(app_url, raw_upstream):
+    """reports an error event for a chunk that is not JSON, instead of skipping it"""
+    raw_upstream(
+        (0, chunk("Retrieval")),
+        (0.05, b'data: {"id": "chatcmpl-raw", "choices": [{"delta": {"content": " oops\n\n'),
+        (0.05, chunk(" helps.", finish="stop")),
+        (0, DONE),
+    )
+    result = stream_answer(app_url)
+    assert_error_event(result)
+
+
+def test_in_band_provider_error_gives_error_event(app_url, raw_upstream):
+    """reports an error event when the provider sends an error object mid-stream"""
+    raw_upstream(
+        (0, chunk("Retrieval")),
+        (0.05, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'),
+    )
+    assert_error_event(stream_answer(app_url))
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(
+            status(500),
+            id="500",
+            marks=pytest.mark.title("reports a provider failure (500) before the first token"),
+        ),
+        pytest.param(
+            status(503, retry_after=1),
+            id="503",
+            marks=pytest.mark.title("reports an unavailable provider (503) before the first token"),
+        ),
+        pytest.param(
+            status(429, retry_after=1),
+            id="429",
+            marks=pytest.mark.title("reports a rate-limited provider (429) before the first token"),
+        ),
+        pytest.param(
+            malformed(),
+            id="not-a-stream",
+            marks=pytest.mark.title(
+                "reports a provider that answers with malformed JSON instead of a stream"
+            ),
+        ),
+        pytest.param(
+            garbage(),
+            id="wrong-shape",
+            marks=pytest.mark.title(
+                "reports a provider that answers with JSON of the wrong shape instead of a stream"
+            ),
+        ),
+    ],
+)
+def test_failure_before_first_token_is_reported(app_url, provider, fault):
+    provider.script(default=fault)
+    result = stream_answer(app_url)
+    assert_error_event(result, allow_http_error=True)
+    assert not result.tokens, result.describe()
+
+
+def test_keeps_serving_after_a_broken_stream(app_url, provider):
+    """streams normally again right after a broken stream"""
+    provider.script(reply(ANSWER, break_after=2), reply("Back to normal."))
+    stream_answer(app_url)
+    result = stream_answer(app_url)
+    assert result.text == "Back to normal.", result.describe()
+    assert result.names[-1:] == ["done"], result.describe()
