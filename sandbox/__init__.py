@@ -51,7 +51,9 @@ def get_backend(name: str | None = None) -> Backend:
     config = load_config()
     name = name or config.default_backend
     if name not in BACKEND_NAMES:
-        raise SandboxUnavailable(f"unknown sandbox backend {name!r}: use {', '.join(BACKEND_NAMES)}")
+        raise SandboxUnavailable(
+            f"unknown sandbox backend {name!r}: use {', '.join(BACKEND_NAMES)}"
+        )
     with _lock:
         if name not in _backends:
             if name == "bwrap":

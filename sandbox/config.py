@@ -20,6 +20,9 @@ TESTER_UID = 64102
 APP_DIR = "/workspace"
 TESTER_DIR = "/tester"
 REPORT_DIR = "/report"
+# Paths inside the sandbox, not on the host: the S108 temp-file warning does not apply.
+SANDBOX_TMP = "/tmp"  # noqa: S108
+SANDBOX_SHM = "/dev/shm"  # noqa: S108
 VENV_DIR = "/opt/faultline-venv"
 SANDBOX_PATH = f"{VENV_DIR}/bin:/usr/local/bin:/usr/bin:/bin"
 
@@ -69,7 +72,13 @@ def load_config() -> SandboxConfig:
         runtime_dir=Path(
             _env_str("FAULTLINE_SANDBOX_RUNTIME", str(REPO_ROOT / "var" / "sandbox-runtime"))
         ),
-        scratch_dir=Path(_env_str("FAULTLINE_SANDBOX_SCRATCH", "/tmp/faultline-sandbox")),
+        scratch_dir=Path(
+            _env_str(
+                "FAULTLINE_SANDBOX_SCRATCH",
+                # root-owned and checked by scratch.prepare_base, so a predictable name is safe
+                "/tmp/faultline-sandbox",  # noqa: S108
+            )
+        ),
         docker_image=_env_str("FAULTLINE_SANDBOX_IMAGE", "faultline-sandbox:latest"),
         docker_runtime=os.environ.get("FAULTLINE_SANDBOX_DOCKER_RUNTIME", "").strip() or None,
         docker_cpus=_env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0),

@@ -72,7 +72,9 @@ def _fix_scripts(bin_dir: Path, host_prefix: str) -> None:
         data = script.read_bytes()
         if data.startswith(b"#!") and host_prefix.encode() in data.split(b"\n", 1)[0]:
             first, _, rest = data.partition(b"\n")
-            script.write_bytes(first.replace(host_prefix.encode(), VENV_DIR.encode()) + b"\n" + rest)
+            script.write_bytes(
+                first.replace(host_prefix.encode(), VENV_DIR.encode()) + b"\n" + rest
+            )
 
 
 def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = False) -> bool:
@@ -92,9 +94,7 @@ def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = Fal
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir()
     venv = build / "venv"
-    subprocess.run(
-        [str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True
-    )
+    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
     subprocess.run(
         [*pip, "--quiet", "--disable-pip-version-check", "--no-warn-script-location",

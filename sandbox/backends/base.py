@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
-from sandbox.config import SANDBOX_PATH
+from sandbox.config import SANDBOX_PATH, SANDBOX_TMP
 from sandbox.spec import BackendStatus, RunResult, RunSpec
 
 
@@ -42,7 +42,7 @@ def party_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) ->
     """The whole environment of a party: what the caller gave, plus a few defaults."""
     result = {
         "PATH": SANDBOX_PATH,
-        "HOME": "/tmp",
+        "HOME": SANDBOX_TMP,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }

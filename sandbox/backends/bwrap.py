@@ -35,6 +35,8 @@ from sandbox.config import (
     PREPARE_RUNTIME_CMD,
     REPORT_DIR,
     REPORT_MAX_BYTES,
+    SANDBOX_SHM,
+    SANDBOX_TMP,
     TESTER_DIR,
     TESTER_UID,
     VENV_DIR,
@@ -157,14 +159,22 @@ class BwrapBackend:
             app_scratch.write_files(app_dir, spec.app.files, APP_UID)
             binds = [
                 (app_dir, APP_DIR),
-                (app_scratch.root / "tmp", "/tmp"),
-                (app_scratch.root / "shm", "/dev/shm"),
+                (app_scratch.root / "tmp", SANDBOX_TMP),
+                (app_scratch.root / "shm", SANDBOX_SHM),
             ]
 
             if spec.tester is None:
                 app = self._start(
-                    owner, "app", spec.app, APP_UID, binds, APP_DIR, limits, None,
-                    spec.on_line, cleanups,
+                    owner,
+                    "app",
+                    spec.app,
+                    APP_UID,
+                    binds,
+                    APP_DIR,
+                    limits,
+                    None,
+                    spec.on_line,
+                    cleanups,
                 )
                 running.append(app)
                 self._wait(app)
@@ -184,7 +194,15 @@ class BwrapBackend:
             netns_fd = new_loopback_netns()
 
             app = self._start(
-                owner, "app", spec.app, APP_UID, binds, APP_DIR, limits, netns_fd, None,
+                owner,
+                "app",
+                spec.app,
+                APP_UID,
+                binds,
+                APP_DIR,
+                limits,
+                netns_fd,
+                None,
                 cleanups,
             )
             running.append(app)
@@ -195,8 +213,8 @@ class BwrapBackend:
                 TESTER_UID,
                 [
                     (tester_dir, TESTER_DIR),
-                    (tester_scratch.root / "tmp", "/tmp"),
-                    (tester_scratch.root / "shm", "/dev/shm"),
+                    (tester_scratch.root / "tmp", SANDBOX_TMP),
+                    (tester_scratch.root / "shm", SANDBOX_SHM),
                     (report_dir, REPORT_DIR),
                 ],
                 TESTER_DIR,

@@ -37,6 +37,7 @@ from sandbox.config import (
     BUILD_IMAGE_CMD,
     REPORT_DIR,
     REPORT_MAX_BYTES,
+    SANDBOX_TMP,
     TESTER_DIR,
     TESTER_UID,
     SandboxConfig,
@@ -229,7 +230,9 @@ class DockerBackend:
             raise SandboxError(f"Docker engine error: {exc}") from exc
         finally:
             for cid in created:
-                with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                with contextlib.suppress(
+                    docker.errors.APIError, requests.exceptions.RequestException
+                ):
                     client.api.remove_container(cid, v=True, force=True)
 
     def _start_tester(
@@ -284,7 +287,7 @@ class DockerBackend:
         host_config = client.api.create_host_config(
             network_mode=network_mode,
             read_only=True,
-            tmpfs={workdir: tmpfs_opts, "/tmp": f"{disk},mode=1777,exec,nosuid,nodev"},
+            tmpfs={workdir: tmpfs_opts, SANDBOX_TMP: f"{disk},mode=1777,exec,nosuid,nodev"},
             mounts=mounts,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
@@ -292,7 +295,10 @@ class DockerBackend:
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
             nano_cpus=int(self.config.docker_cpus * 1e9),
-            ulimits=[Ulimit(name="cpu", soft=cpu, hard=cpu + 1), Ulimit(name="core", soft=0, hard=0)],
+            ulimits=[
+                Ulimit(name="cpu", soft=cpu, hard=cpu + 1),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
             log_config=LogConfig(type="none"),
             runtime=self.config.docker_runtime,
             ipc_mode="private",

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,18 +79,23 @@ def test_environment_is_only_what_was_given(backend: str, monkeypatch: pytest.Mo
 
 
 def test_two_parties_share_only_loopback_and_the_tester_reports(backend: str) -> None:
-    app = "import http.server as h; h.HTTPServer(('127.0.0.1', 8123), h.SimpleHTTPRequestHandler).serve_forever()"
+    app = (
+        "import http.server as h;"
+        "h.HTTPServer(('127.0.0.1', 8123), h.SimpleHTTPRequestHandler).serve_forever()"
+    )
     tester = """
 import json, os, time, urllib.request
 for _ in range(300):
     try:
-        body = urllib.request.urlopen("http://127.0.0.1:8123/page.txt", timeout=2).read().decode()
+        url = "http://127.0.0.1:8123/page.txt"
+        body = urllib.request.urlopen(url, timeout=2).read().decode()
         break
     except OSError:
         time.sleep(0.02)
 print("progress: fetched")
 with open(os.path.join(os.environ["FAULTLINE_REPORT_DIR"], "report.json"), "w") as fh:
-    json.dump({"body": body, "names": sorted(n for _, n in __import__("socket").if_nameindex())}, fh)
+    names = sorted(n for _, n in __import__("socket").if_nameindex())
+    json.dump({"body": body, "names": names}, fh)
 """
     lines: list[str] = []
     spec = RunSpec(
@@ -272,7 +278,7 @@ print("parent done", flush=True)
 
 
 @pytest.fixture
-def host_server() -> tuple[int, list[str]]:
+def host_server() -> Iterator[tuple[int, list[str]]]:
     """A TCP server on the host's 127.0.0.1 that records every connection it accepts."""
     accepted: list[str] = []
     server = socket.create_server(("127.0.0.1", 0))
@@ -313,7 +319,7 @@ print("interfaces", sorted(n for _, n in socket.if_nameindex()))
     result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
     out = result.app.stdout
     assert "CONNECTED" not in out, out
-    assert f"127.0.0.1 ECONNREFUSED" in out
+    assert "127.0.0.1 ECONNREFUSED" in out
     for host in ("10.255.255.1", "192.0.2.1", "8.8.8.8"):
         assert f"{host} ENETUNREACH" in out
     assert "interfaces ['lo']" in out
@@ -430,7 +436,9 @@ while True:
     tester = "import time, runpy; time.sleep(1); runpy.run_path('writer.py')"
     spec = RunSpec(
         app=Party(command=py(app)),
-        tester=Party(command=[*py(tester), "survived"], files={"writer.py": REPORT_WRITER.encode()}),
+        tester=Party(
+            command=[*py(tester), "survived"], files={"writer.py": REPORT_WRITER.encode()}
+        ),
         limits=SMALL,
     )
     result = contained(backend, spec)
@@ -465,10 +473,14 @@ def test_symlinks_made_inside_never_lead_the_host_outside(backend: str) -> None:
         canary.flush()
         app = (
             f"import os; os.symlink({canary.name!r}, 'link');"
-            "os.symlink('/', 'root'); print(open('link').read() if os.path.exists('link') else 'dangling')"
+            "os.symlink('/', 'root');"
+            "print(open('link').read() if os.path.exists('link') else 'dangling')"
         )
         # The tester plants links where the host reads the report (cf. Judge0 CVE-2024-28185).
-        tester = f"import os; os.symlink({canary.name!r}, os.environ['FAULTLINE_REPORT_DIR'] + '/report.json')"
+        tester = (
+            f"import os; os.symlink({canary.name!r},"
+            "os.environ['FAULTLINE_REPORT_DIR'] + '/report.json')"
+        )
         spec = RunSpec(app=Party(command=py(app)), tester=Party(command=py(tester)), limits=SMALL)
         result = contained(backend, spec)
     assert secret not in result.app.stdout
@@ -533,9 +545,11 @@ def test_killed_caller_leaves_nothing_after_a_sweep(backend: str) -> None:
             sys.executable,
             "-c",
             "import sandbox, sys; from sandbox.spec import *;"
-            f"sandbox.run(RunSpec(app=Party(command=['python3', '-c', 'import time; time.sleep(300)', {marker!r}]),"
-            "limits=Limits(wall_seconds=300)), sys.argv[1])",
+            "cmd = ['python3', '-c', 'import time; time.sleep(300)', sys.argv[2]];"
+            "sandbox.run(RunSpec(app=Party(command=cmd), limits=Limits(wall_seconds=300)),"
+            "sys.argv[1])",
             backend,
+            marker,
         ],
         cwd=Path(sandbox.__file__).parent.parent,
     )
@@ -567,10 +581,17 @@ def _owned_leftovers(backend: str, owner_pid: str) -> list[str]:
         roots = [*CGROUP_ROOT.glob("*/faultline"), CGROUP_ROOT / "faultline"]
         roots.append(sandbox.get_backend("bwrap").config.scratch_dir)  # type: ignore[attr-defined]
         return [
-            str(p) for r in roots if r.is_dir() for p in r.iterdir() if p.name.startswith(f"{owner_pid}-")
+            str(p)
+            for r in roots
+            if r.is_dir()
+            for p in r.iterdir()
+            if p.name.startswith(f"{owner_pid}-")
         ]
     import docker
 
     client = docker.from_env()
     owner = f"{socket.gethostname()}:{owner_pid}"
-    return [c.id for c in client.containers.list(all=True, filters={"label": f"faultline.owner={owner}"})]
+    return [
+        str(c.id)
+        for c in client.containers.list(all=True, filters={"label": f"faultline.owner={owner}"})
+    ]

@@ -1,0 +1,120 @@
+"""`python -m sandbox doctor` and `python -m sandbox exec`, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sandbox
+from tests.requirements import require_docker
+
+REPO = Path(sandbox.__file__).resolve().parent.parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_exec_prints_one_json_object_and_exits_zero(backend: str, tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "import sys; print('hi from', open('data.txt').read()); sys.exit(4)"
+    )
+    (tmp_path / "data.txt").write_text("the workspace")
+    proc = cli(
+        "exec", "--backend", backend, "--timeout", "10", "--memory", "128", "--pids", "32",
+        "--output-limit", "16", "--workspace", str(tmp_path), "--", "python3", "main.py",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["exit_code"] == 4 and out["stdout"] == "hi from the workspace\n"
+    for key in ("timed_out", "oom_killed", "stderr", "output_truncated", "wall_seconds"):
+        assert key in out
+    assert (out["timed_out"], out["oom_killed"], out["output_truncated"]) == (False, False, False)
+
+
+def test_exec_reports_a_timeout_and_truncation(backend: str) -> None:
+    code = "import time; print('y' * 50000, flush=True); time.sleep(100)"
+    proc = cli(
+        "exec",
+        "--backend",
+        backend,
+        "--timeout",
+        "1",
+        "--output-limit",
+        "1",
+        "--",
+        "python3",
+        "-c",
+        code,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["timed_out"] and out["output_truncated"] and len(out["stdout"]) == 1024
+
+
+def test_exec_refuses_a_workspace_with_a_symlink(backend: str, tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to("/etc/passwd")
+    proc = cli("exec", "--backend", backend, "--workspace", str(tmp_path), "--", "cat", "link")
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "symlink" in proc.stderr
+
+
+def test_exec_without_a_command_or_with_bad_arguments_fails_in_one_line() -> None:
+    for args in (["exec", "--backend", "bwrap"], ["exec", "--timeout", "soon", "--", "true"]):
+        proc = cli(*args)
+        assert proc.returncode != 0 and proc.stdout == ""
+        assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_exec_names_the_command_that_prepares_a_missing_runtime() -> None:
+    proc = cli(
+        "exec",
+        "--backend",
+        "bwrap",
+        "--",
+        "true",
+        env={"FAULTLINE_SANDBOX_RUNTIME": "/nonexistent"},
+    )
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1
+    assert "python -m sandbox prepare-runtime" in proc.stderr
+
+
+def test_exec_names_the_command_that_builds_a_missing_image() -> None:
+    require_docker()
+    proc = cli(
+        "exec",
+        "--backend",
+        "docker",
+        "--",
+        "true",
+        env={"FAULTLINE_SANDBOX_IMAGE": "faultline-missing:none"},
+    )
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1
+    assert "scripts/build_sandbox_image.sh" in proc.stderr
+
+
+def test_doctor_lists_every_backend(backend: str) -> None:
+    proc = cli("doctor")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith(f"ok   {backend}") for line in lines), proc.stdout
+    assert sorted(line.split()[1].rstrip(":") for line in lines) == ["bwrap", "docker"]
+    doc = json.loads(cli("doctor", "--json").stdout)
+    assert {entry["name"] for entry in doc} == {"bwrap", "docker"}
+    assert all(set(entry) == {"name", "available", "detail"} for entry in doc)
+
+
+def test_doctor_says_why_a_backend_is_unusable() -> None:
+    proc = cli("doctor", "--json", env={"FAULTLINE_SANDBOX_RUNTIME": "/nonexistent"})
+    bwrap = next(entry for entry in json.loads(proc.stdout) if entry["name"] == "bwrap")
+    assert bwrap["available"] is False and "prepare-runtime" in bwrap["detail"]
