@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
 from grading.models import Scorecard
 from interviews.models import Interview
 

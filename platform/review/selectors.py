@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+
 from grading.models import Rating, Scorecard, TestRun
 from interviews.models import Exercise, Interview, TimelineEvent
-
 from review import replay
 from review.models import Decision
 
@@ -359,10 +359,13 @@ class ReplayView:
     position: int
     files: dict[str, str]
     diff: list[replay.FileDiff]
+    wanted_path: str = ""
 
     @property
     def selected(self) -> str | None:
-        """The file shown: the one the current event touched, else the first."""
+        """The file shown: the one asked for, else the one the current event touched."""
+        if self.wanted_path in self.files:
+            return self.wanted_path
         change = self.changes[self.position - 1] if self.position > 0 else None
         if change is not None and change.path in self.files:
             return change.path
@@ -444,14 +447,14 @@ def _summary(event: TimelineEvent) -> tuple[str, str, str]:
     return kind.replace("_", " "), "", ""
 
 
-def replay_view(interview: Interview, *, position: int | None = None) -> ReplayView:
+def replay_view(interview: Interview, *, position: int | None = None, path: str = "") -> ReplayView:
     """The timeline with the files at `position` (default: the end) and the final diff."""
     starter = starter_files(interview.exercise)
     events = list(interview.events.order_by("at", "id"))
     start = interview.started_at or (events[0].at if events else interview.scheduled_at)
     views, changes = [], []
     for i, event in enumerate(events, start=1):
-        summary, detail, path = _summary(event)
+        summary, detail, event_path = _summary(event)
         views.append(
             ReplayEvent(
                 index=i,
@@ -462,7 +465,7 @@ def replay_view(interview: Interview, *, position: int | None = None) -> ReplayV
                 audience=event.audience,
                 summary=summary,
                 detail=detail,
-                path=path,
+                path=event_path,
             )
         )
         changes.append(replay.file_change(event.kind, event.data or {}))
@@ -484,6 +487,7 @@ def replay_view(interview: Interview, *, position: int | None = None) -> ReplayV
         position=at,
         files=replay.files_at(starter, changes, at),
         diff=replay.diff_files(starter, final),
+        wanted_path=path,
     )
 
 

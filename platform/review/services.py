@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+
 from interviews import events
 from interviews.models import Interview, TimelineEvent
-
 from review.models import Decision
 
 MAX_COMMENT_CHARS = 4000

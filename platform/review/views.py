@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from interviews.models import Interview
 
+from interviews.models import Interview
 from review import exports, selectors, services
 from review.forms import DecisionForm
 
@@ -91,7 +91,9 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
 def replay(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.GET.get("at", "")
     position = int(raw) if raw.isdigit() else None
-    view = selectors.replay_view(_reviewable(pk), position=position)
+    view = selectors.replay_view(
+        _reviewable(pk), position=position, path=request.GET.get("file", "")
+    )
     return render(
         request,
         "review/replay.html",

@@ -103,9 +103,8 @@ def report_for(failing: set[str]) -> dict[str, Any]:
 
 @pytest.fixture
 def exercise(db: Any) -> Any:
-    from interviews.models import Exercise
-
     import rubrics
+    from interviews.models import Exercise
 
     rubric = rubrics.parse_rubric(RUBRIC)
     return Exercise.objects.create(
@@ -123,10 +122,9 @@ def exercise(db: Any) -> Any:
 @pytest.fixture
 def make_graded(exercise: Any, personas: dict[str, Any]) -> Any:
     """make_graded(name, failing=..., ratings=..., final=...) -> a graded Interview."""
+    import rubrics
     from grading.models import Rating, Scorecard, Snapshot, TestRun
     from interviews.models import Interview, TimelineEvent
-
-    import rubrics
 
     def make(
         name: str,

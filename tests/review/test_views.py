@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from interviews.models import Interview
+
+from interviews.models import Interview, TimelineEvent
 from review.models import Decision
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +156,231 @@ def test_hostile_candidate_name_is_escaped(personas, make_graded):
     page = c.get(reverse("review:list")).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in page
+
+
+# ---------------------------------------------------------------- scorecard
+
+
+def test_scorecard_shows_evidence_levels_ratings_notes_and_version(personas, two):
+    _, weak = two
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:scorecard", args=[weak.pk])).content.decode()
+    card = weak.scorecards.get()
+    assert card.overall is not None and f"{card.overall:g}" in page
+    # evidence in plain words, with the failing test's output on demand
+    assert "survives a provider that stalls mid-stream: no" in page
+    assert "survives a provider that fails with 500: yes" in page
+    assert "got 500 (test_faults.py::test_fault[stall])" in page
+    # the anchored level the criterion reached is marked
+    assert 'aria-current="true"><span class="rv-level-n">1</span> Some faults handled.' in page
+    assert "1 of 3 tests passed" in page
+    assert "Asked about retries early." in page  # the interviewer's note
+    assert card.rubric_version.startswith("sha256:") and card.rubric_version in page
+    # communication was not rated for this candidate
+    assert 'data-testid="unrated"' in page and "Communication" in page
+
+
+def test_scorecard_shows_the_interviewers_rating(personas, two):
+    strong, _ = two
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:scorecard", args=[strong.pk])).content.decode()
+    assert "Rated <strong>3</strong> by ivy" in page
+    assert "Talked through the retry budget." in page
+    assert 'data-testid="unrated"' not in page
+
+
+def test_scorecard_of_an_interview_not_ended_is_404(personas, exercise):
+    live = Interview.objects.create(
+        exercise=exercise,
+        exercise_version="v1",
+        candidate_name="Lara Live",
+        candidate_email="l@example.com",
+        state="live",
+    )
+    c = client_for(personas["hiring_manager"])
+    assert c.get(reverse("review:scorecard", args=[live.pk])).status_code == 404
+    assert c.get(reverse("review:replay", args=[live.pk])).status_code == 404
+
+
+def test_test_output_is_escaped(personas, make_graded):
+    from grading.models import TestRun
+
+    weak = make_graded("Morgan Mutant", failing={"test_api.py::test_fields"})
+    run = TestRun.objects.get(interview=weak)
+    report = run.result["report"]
+    report["tests"][3]["output"] = "<img src=x onerror=alert(1)>"
+    card = weak.scorecards.get()
+    card.data = {**card.data, "report": report}
+    card.save()
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:scorecard", args=[weak.pk])).content.decode()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+# ---------------------------------------------------------------- decision
+
+
+def test_decision_is_recorded_with_who_and_when_and_moves_to_reviewed(personas, two):
+    strong, _ = two
+    manager = personas["hiring_manager"]
+    c = client_for(manager)
+    response = c.post(
+        reverse("review:decide", args=[strong.pk]),
+        {"outcome": "advance", "comment": "Survived every fault; clear about trade-offs."},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Recorded: Advance for Riley Reference." in page
+    decision = Decision.objects.get(interview=strong)
+    assert decision.decided_by == manager and decision.outcome == "advance"
+    assert decision.overall == strong.scorecards.get().overall
+    strong.refresh_from_db()
+    assert strong.state == "reviewed"
+    event = strong.events.get(kind="decision")
+    assert event.audience == TimelineEvent.Audience.STAFF and event.actor == "hank"
+    assert event.data["outcome"] == "advance"
+    assert "Survived every fault" in page and "by <strong>hank</strong>" in page
+
+
+def test_a_reviewed_interview_can_be_decided_again(personas, two):
+    strong, _ = two
+    c = client_for(personas["hiring_manager"])
+    c.post(reverse("review:decide", args=[strong.pk]), {"outcome": "hold"})
+    c.post(reverse("review:decide", args=[strong.pk]), {"outcome": "advance", "comment": "ok"})
+    assert list(strong.decisions.values_list("outcome", flat=True)) == ["advance", "hold"]
+    page = c.get(reverse("review:list")).content.decode()
+    assert "rv-decision-advance" in page
+
+
+def test_bad_outcome_records_nothing(personas, two):
+    strong, _ = two
+    c = client_for(personas["hiring_manager"])
+    response = c.post(reverse("review:decide", args=[strong.pk]), {"outcome": "hire!"}, follow=True)
+    assert "Choose advance, hold or reject." in response.content.decode()
+    strong.refresh_from_db()
+    assert strong.state == "graded" and not Decision.objects.exists()
+
+
+def test_ended_but_ungraded_interview_cannot_be_decided(personas, exercise):
+    ended = Interview.objects.create(
+        exercise=exercise,
+        exercise_version="v1",
+        candidate_name="Ed Ended",
+        candidate_email="e@example.com",
+        state="ended",
+    )
+    c = client_for(personas["hiring_manager"])
+    response = c.post(
+        reverse("review:decide", args=[ended.pk]), {"outcome": "advance"}, follow=True
+    )
+    assert "a decision needs a graded scorecard" in response.content.decode()
+    ended.refresh_from_db()
+    assert ended.state == "ended" and not Decision.objects.exists()
+
+
+def test_decision_get_is_not_allowed(personas, two):
+    c = client_for(personas["hiring_manager"])
+    assert c.get(reverse("review:decide", args=[two[0].pk])).status_code == 405
+
+
+# ---------------------------------------------------------------- replay
+
+
+def test_replay_rebuilds_the_code_at_each_moment_and_diffs_the_final(personas, make_graded):
+    first = "def answer(q):\n    return call_model(q, timeout=5)\n"
+    second = (
+        "def answer(q):\n    try:\n        return call_model(q, timeout=5)\n"
+        "    except E:\n        return 502\n"
+    )
+    interview = make_graded(
+        "Riley Reference",
+        edits=[("app/main.py", first), ("app/main.py", second)],
+        final={"app/main.py": second, "README.md": "# Ask\n"},
+    )
+    c = client_for(personas["hiring_manager"])
+    url = reverse("review:replay", args=[interview.pk])
+
+    def source(at: int) -> str:
+        page = c.get(url, {"at": at, "file": "app/main.py"}).content.decode()
+        return page.split('data-testid="source"')[1].split("</pre>")[0]
+
+    # events: started, task_revealed, edit, edit, message, note, submitted, graded
+    assert "return call_model(q)\n" in source(0)
+    assert "call_model(q, timeout=5)" in source(3) and "except E" not in source(3)
+    assert "except E" in source(4) and "except E" in source(8)
+    end = c.get(url).content.decode()
+    assert "Should a 429 be retried?" in end and "Asked about retries early." in end
+    assert "Final diff against the starter" in end
+    assert 'class="rv-dl-add"' in end and "return 502" in end
+    assert 'id="replay-data"' in end
+
+
+# ---------------------------------------------------------------- compare
+
+
+def test_compare_puts_candidates_side_by_side_with_a_distribution(personas, two):
+    strong, weak = two
+    c = client_for(personas["hiring_manager"])
+    response = c.get(reverse("review:compare"), {"ids": [strong.pk, weak.pk]})
+    assert response.status_code == 200
+    page = response.content.decode()
+    table = page.split('data-testid="compare"')[1].split("</table>")[0]
+    assert table.index("Riley Reference") < table.index("Morgan Mutant")
+    assert "Error handling" in table and "Every fault gives a clean 502/503/504." in table
+    assert "Some faults handled." in table
+    assert "<svg" in page and 'data-testid="distribution"' in page
+    assert "2 graded interviews" in page
+
+
+def test_compare_refuses_one_candidate_or_two_exercises(personas, two, make_graded):
+    from interviews.models import Exercise
+
+    strong, _ = two
+    other = Exercise.objects.create(
+        slug="other", title="Other", version_hash="x", manifest=strong.exercise.manifest
+    )
+    elsewhere = make_graded("Olive Other", for_exercise=other)
+    c = client_for(personas["hiring_manager"])
+    one = c.get(reverse("review:compare"), {"ids": [strong.pk]})
+    assert one.status_code == 400 and "at least two" in one.content.decode()
+    mixed = c.get(reverse("review:compare"), {"ids": [strong.pk, elsewhere.pk]})
+    assert mixed.status_code == 400 and "same exercise" in mixed.content.decode()
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_csv_export_has_a_row_per_interview_and_a_column_per_criterion(personas, two):
+    strong, _ = two
+    c = client_for(personas["hiring_manager"])
+    c.post(reverse("review:decide", args=[strong.pk]), {"outcome": "advance", "comment": "yes"})
+    response = c.get(reverse("review:export_csv"), {"sort": "-overall"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["candidate"] for r in rows] == ["Riley Reference", "Morgan Mutant"]
+    riley, morgan = rows
+    assert riley["decision"] == "advance" and riley["decided_by"] == "hank"
+    assert float(riley["error-handling"]) == 3.0 and float(morgan["error-handling"]) == 1.0
+    assert morgan["communication"] == "" and morgan["complete"] == "no"
+    assert float(riley["overall"]) == strong.scorecards.get().overall
+
+
+def test_csv_export_defuses_formulas_in_untrusted_text(personas, make_graded):
+    make_graded('=HYPERLINK("http://x") Mallory')
+    c = client_for(personas["hiring_manager"])
+    rows = list(csv.DictReader(io.StringIO(c.get(reverse("review:export_csv")).content.decode())))
+    assert rows[0]["candidate"].startswith("'=")
+
+
+def test_json_export_carries_the_whole_scorecard(personas, two):
+    _, weak = two
+    c = client_for(personas["hiring_manager"])
+    response = c.get(reverse("review:export_json"), {"ids": [weak.pk]})
+    data = json.loads(response.content)
+    assert [s["candidate"] for s in data["scorecards"]] == ["Morgan Mutant"]
+    card = data["scorecards"][0]["scorecard"]
+    assert card["rubric_version"] == weak.scorecards.get().rubric_version
+    handling = next(cr for cr in card["criteria"] if cr["id"] == "error-handling")
+    assert [e["outcome"] for e in handling["evidence"]] == ["passed", "failed", "failed"]
