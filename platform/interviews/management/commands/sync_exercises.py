@@ -24,14 +24,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report: SyncReport = exercises_sync(root=Path(options["root"]))
+        for folder, problem in report.invalid.items():
+            self.stderr.write(f"  ! {folder}: not loaded\n{problem}")
+        if options["verbosity"] == 0:
+            if report.invalid and not options["keep_going"]:
+                raise CommandError(f"{len(report.invalid)} exercise folder(s) are invalid")
+            return
         for slug in report.created:
             self.stdout.write(f"  + {slug}")
         for slug in report.updated:
             self.stdout.write(f"  ~ {slug} (new version)")
         for slug in report.unchanged:
             self.stdout.write(f"    {slug}")
-        for folder, problem in report.invalid.items():
-            self.stderr.write(f"  ! {folder}: not loaded\n{problem}")
         self.stdout.write(f"{len(report.loaded)} exercise(s) loaded from {options['root']}")
         if report.invalid and not options["keep_going"]:
             raise CommandError(f"{len(report.invalid)} exercise folder(s) are invalid (see above)")
