@@ -135,9 +135,10 @@ def child(args: argparse.Namespace) -> None:
                 started = time.monotonic()
                 _wait([_submit(interview, wf, n).pk])
                 seconds.append(time.monotonic() - started)
+            median, p95 = statistics.median(seconds), percentile(seconds, 0.95)
             print(
                 f"{args.mode:10s} latency submit->scorecard over {args.runs} runs: "
-                f"median {statistics.median(seconds):.2f} s, p95 {percentile(seconds, 0.95):.2f} s, "
+                f"median {median:.2f} s, p95 {p95:.2f} s, "
                 f"min {min(seconds):.2f} s, max {max(seconds):.2f} s",
                 flush=True,
             )
