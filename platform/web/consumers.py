@@ -121,7 +121,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         kind = message["type"]
         handler = self.handlers().get(kind)
         if handler is None:
-            await self.refuse("forbidden", f"“{kind[:40]}” is not something you can do here.")
+            await self.refuse(
+                "forbidden", f"“{kind[:40]}” is not something you can do here.", message
+            )
             return
         if kind != "edit" and len(text_data) > MAX_OTHER_FRAME:
             await self.refuse("too_large", "That message is too large.", message)

@@ -1,0 +1,91 @@
+"""Fixtures for the room: an exercise in the catalog's shape, an interview, logged-in clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from interviews import services as interview_services
+from interviews.models import Exercise, Interview
+
+MANIFEST: dict[str, Any] = {
+    "tasks": [
+        {"id": "one", "title": "Add a field", "body": "Add **summary**.\n\n<script>x()</script>"},
+        {"id": "two", "title": "Show it", "body": "Render it safely."},
+    ],
+    "pm_script": {
+        "intro": "You are the PM.",
+        "tasks": [
+            {"id": "one", "say": "We want summaries.", "hints": ["Look at llm.py"]},
+            {"id": "two", "say": "Show it in the UI."},
+        ],
+    },
+    "rubric": {
+        "criteria": [
+            {"id": "correctness", "title": "Correct", "source": "automated", "levels": {}},
+            {
+                "id": "communication",
+                "title": "Communication",
+                "source": "interviewer",
+                "levels": {"0": "silent", "1": "some", "2": "clear", "3": "excellent"},
+            },
+        ]
+    },
+}
+
+
+@pytest.fixture
+def exercise(db: None) -> Exercise:
+    return Exercise.objects.create(
+        slug="room-demo", title="Room demo", version_hash="v1", manifest=MANIFEST
+    )
+
+
+def schedule(exercise: Exercise, interviewer: Any, name: str = "Cara") -> tuple[Interview, str]:
+    return interview_services.interview_create(
+        exercise=exercise,
+        candidate_name=name,
+        candidate_email=f"{name.lower()}@example.com",
+        interviewers=[interviewer],
+        created_by=interviewer,
+        starter_files={"app/main.py": "print('hi')\n", "README.md": "# demo\n"},
+    )
+
+
+@pytest.fixture
+def interview_and_token(exercise: Exercise, personas: dict[str, Any]) -> tuple[Interview, str]:
+    return schedule(exercise, personas["interviewer"])
+
+
+@pytest.fixture
+def other_interviewer(personas: dict[str, Any]) -> Any:
+    """An interviewer who is not on the interview under test."""
+    from django.contrib.auth.models import Group, User
+
+    from accounts.roles import INTERVIEWERS
+
+    user = User.objects.create_user("otto", password="pw-otto-12345")
+    user.groups.add(Group.objects.get(name=INTERVIEWERS))
+    return user
+
+
+def client_for(user: Any | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def candidate_client(token: str) -> Client:
+    client = Client()
+    response = client.post(f"/i/{token}")
+    assert response.status_code == 302 and response["Location"] == "/room/"
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # The personas are created with passwords; the default hasher costs ~0.3 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,466 @@
+"""The room's websockets: who may connect, which message each role may send, what each receives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from faultline.asgi import application
+from interviews import services as interview_services
+from interviews.models import Interview, TimelineEvent, WorkspaceFile
+from tests.web.conftest import candidate_client, client_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CANDIDATE_TYPES = [
+    "ping",
+    "sync",
+    "edit",
+    "create_file",
+    "delete_file",
+    "presence",
+    "chat",
+    "run",
+    "submit",
+]
+STAFF_TYPES = ["ping", "sync", "chat", "note", "reveal_task", "start", "end", "rate"]
+ALL_TYPES = sorted(set(CANDIDATE_TYPES) | set(STAFF_TYPES))
+
+
+def cookie_of(client: Client) -> str:
+    return "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return async_to_sync(scenario)()
+
+
+async def connect(
+    path: str, client: Client | None, origin: bytes = b"http://testserver"
+) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if client is not None and client.cookies:
+        headers.append((b"cookie", cookie_of(client).encode()))
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await comm.connect(timeout=5)
+    return comm, connected
+
+
+async def until(
+    comm: WebsocketCommunicator, predicate: Callable[[dict], bool]
+) -> tuple[dict, list]:
+    """Read messages until one matches; returns it and everything read on the way."""
+    seen = []
+    while True:
+        message = json.loads(await comm.receive_from(timeout=5))
+        seen.append(message)
+        if predicate(message):
+            return message, seen
+
+
+async def request(comm: WebsocketCommunicator, message: dict, seq: int) -> tuple[dict, list]:
+    await comm.send_to(text_data=json.dumps({**message, "seq": seq}))
+    return await until(comm, lambda m: m.get("seq") == seq)
+
+
+def sample(kind: str, interview: Interview) -> dict:
+    """A well-formed message of each type."""
+    return {
+        "ping": {"type": "ping"},
+        "sync": {"type": "sync"},
+        "edit": {"type": "edit", "path": "app/main.py", "base_version": 1, "content": "x = 1\n"},
+        "create_file": {"type": "create_file", "path": "app/new.py"},
+        "delete_file": {"type": "delete_file", "path": "README.md"},
+        "presence": {"type": "presence", "path": "app/main.py", "line": 1},
+        "chat": {"type": "chat", "text": "hello"},
+        "run": {"type": "run"},
+        "submit": {"type": "submit"},
+        "note": {"type": "note", "text": "secret note"},
+        "reveal_task": {"type": "reveal_task"},
+        "start": {"type": "start"},
+        "end": {"type": "end"},
+        "rate": {"type": "rate", "criterion_id": "communication", "level": 2, "comment": ""},
+    }[kind]
+
+
+@pytest.fixture
+def setup(
+    personas: dict[str, Any], other_interviewer: Any, interview_and_token: tuple[Interview, str]
+) -> dict[str, Any]:
+    interview, token = interview_and_token
+    return {
+        "interview": interview,
+        "anonymous": Client(),
+        "outsider": client_for(personas["outsider"]),
+        "hiring_manager": client_for(personas["hiring_manager"]),
+        "other_interviewer": client_for(other_interviewer),
+        "interviewer": client_for(personas["interviewer"]),
+        "candidate": candidate_client(token),
+    }
+
+
+# ----------------------------------------------------------------- who may connect
+
+
+@pytest.mark.parametrize("kind", ALL_TYPES)
+@pytest.mark.parametrize(
+    "who", ["anonymous", "outsider", "hiring_manager", "other_interviewer", "candidate"]
+)
+def test_console_socket_refuses_everyone_but_the_interviews_interviewers(
+    setup: dict[str, Any], who: str, kind: str
+) -> None:
+    interview = setup["interview"]
+
+    async def scenario() -> None:
+        comm, connected = await connect(f"/ws/console/{interview.pk}/", setup[who])
+        assert not connected
+        await comm.disconnect()
+
+    run(scenario)
+    # Nothing that any message type would have done happened.
+    interview.refresh_from_db()
+    assert interview.state == "scheduled" and interview.revealed_tasks == 0
+    assert not interview.events.filter(kind__in=["message", "note", "rating"]).exists()
+
+
+@pytest.mark.parametrize("kind", ALL_TYPES)
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "hiring_manager", "interviewer"])
+def test_room_socket_refuses_everyone_without_the_candidates_session(
+    setup: dict[str, Any], who: str, kind: str
+) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> None:
+        comm, connected = await connect("/ws/room/", setup[who])
+        assert not connected
+        await comm.disconnect()
+
+    run(scenario)
+    assert WorkspaceFile.objects.get(interview=interview, path="app/main.py").version == 1
+    assert not interview.events.filter(kind__in=["message", "edit", "run"]).exists()
+
+
+def test_sockets_from_another_origin_are_refused(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+
+    async def scenario() -> None:
+        for path, who in [
+            ("/ws/room/", "candidate"),
+            (f"/ws/console/{interview.pk}/", "interviewer"),
+        ]:
+            comm, connected = await connect(path, setup[who], origin=b"http://evil.example")
+            assert not connected
+            comm, connected = await connect(path, setup[who])
+            assert connected
+            await comm.disconnect()
+
+    run(scenario)
+
+
+# ----------------------------------------------------------------- who may send what
+
+
+@pytest.mark.parametrize("kind", sorted(set(STAFF_TYPES) - set(CANDIDATE_TYPES)))
+def test_candidate_cannot_send_staff_messages(setup: dict[str, Any], kind: str) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> dict:
+        comm, connected = await connect("/ws/room/", setup["candidate"])
+        assert connected
+        await until(comm, lambda m: m["type"] == "state")
+        reply, _ = await request(comm, sample(kind, interview), 1)
+        await comm.disconnect()
+        return reply
+
+    reply = run(scenario)
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    interview.refresh_from_db()
+    assert interview.state == "live" and interview.revealed_tasks == 0
+    assert not interview.events.filter(kind__in=["note", "rating"]).exists()
+
+
+@pytest.mark.parametrize("kind", sorted(set(CANDIDATE_TYPES) - set(STAFF_TYPES)))
+def test_interviewer_cannot_send_candidate_messages(setup: dict[str, Any], kind: str) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> dict:
+        comm, connected = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        assert connected
+        await until(comm, lambda m: m["type"] == "state")
+        reply, _ = await request(comm, sample(kind, interview), 1)
+        await comm.disconnect()
+        return reply
+
+    reply = run(scenario)
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    assert WorkspaceFile.objects.get(interview=interview, path="app/main.py").version == 1
+    assert interview.files.count() == 2 and not interview.test_runs.exists()
+
+
+# ----------------------------------------------------------------- what each receives
+
+
+def test_late_joiners_get_the_current_state_first_and_the_candidate_no_staff_data(
+    setup: dict[str, Any],
+) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+    interview_services.task_reveal_next(interview=interview, actor="ivy")
+
+    async def scenario() -> tuple[dict, dict]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        await request(staff, {"type": "note", "text": "strong start"}, 1)
+        await request(staff, {"type": "chat", "text": "hi from the PM"}, 2)
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        cand_state = json.loads(await cand.receive_from(timeout=5))
+        staff2, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        staff_state = json.loads(await staff2.receive_from(timeout=5))
+        for c in (staff, cand, staff2):
+            await c.disconnect()
+        return cand_state, staff_state
+
+    cand_state, staff_state = run(scenario)
+    assert cand_state["type"] == "state" and staff_state["type"] == "state"
+    assert [t["title"] for t in cand_state["tasks"]] == ["Add a field"]
+    assert [m["data"]["text"] for m in cand_state["messages"]] == ["hi from the PM"]
+    text = json.dumps(cand_state)
+    for secret in ["strong start", "notes", "pm_script", "We want summaries", "criteria"]:
+        assert secret not in text
+    assert [n["data"]["text"] for n in staff_state["notes"]] == ["strong start"]
+    assert staff_state["pm_script"]["tasks"][0]["script"][0]["items"] == ["We want summaries."]
+    assert [c["id"] for c in staff_state["criteria"]] == ["communication"]
+
+
+def test_edits_save_with_versions_reach_the_interviewer_and_stale_ones_are_refused(
+    setup: dict[str, Any],
+) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> dict[str, Any]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        edit = {"type": "edit", "path": "app/main.py", "base_version": 1, "content": "x = 1\n"}
+        saved, _ = await request(cand, edit, 1)
+        seen, _ = await until(
+            staff, lambda m: m["type"] == "event" and m["event"]["kind"] == "file"
+        )
+        # A second tab that still holds version 1 must not overwrite the newer text.
+        stale, _ = await request(cand, {**edit, "content": "old tab\n"}, 2)
+        await cand.send_json_to({"type": "presence", "path": "app/main.py", "line": 1})
+        presence, _ = await until(
+            staff, lambda m: m["type"] == "event" and m["event"]["kind"] == "presence"
+        )
+        for c in (staff, cand):
+            await c.disconnect()
+        return {"saved": saved, "seen": seen, "stale": stale, "presence": presence}
+
+    out = run(scenario)
+    assert out["saved"] == {"type": "saved", "path": "app/main.py", "version": 2, "seq": 1}
+    assert out["seen"]["event"]["content"] == "x = 1\n" and out["seen"]["event"]["version"] == 2
+    assert out["stale"]["type"] == "conflict"
+    assert out["stale"]["file"] == {"path": "app/main.py", "version": 2, "content": "x = 1\n"}
+    assert out["presence"]["event"]["path"] == "app/main.py"
+    stored = WorkspaceFile.objects.get(interview=interview, path="app/main.py")
+    assert (stored.content, stored.version) == ("x = 1\n", 2)
+    edit_event = interview.events.get(kind=TimelineEvent.Kind.EDIT)
+    assert edit_event.data["content"] == "x = 1\n"
+
+
+def test_edit_events_are_coalesced_but_checkpoints_keep_the_latest_text(
+    setup: dict[str, Any],
+) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> None:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        text = ""
+        for i in range(20):
+            text += "x"
+            await request(
+                cand,
+                {"type": "edit", "path": "README.md", "base_version": i + 1, "content": text},
+                i + 1,
+            )
+        await request(
+            cand,
+            {
+                "type": "edit",
+                "path": "README.md",
+                "base_version": 21,
+                "content": text + "!",
+                "checkpoint": True,
+            },
+            99,
+        )
+        await cand.disconnect()
+
+    run(scenario)
+    edits = list(interview.events.filter(kind="edit").order_by("id"))
+    assert 2 <= len(edits) < 21
+    assert edits[-1].data == {"path": "README.md", "version": 22, "content": "x" * 20 + "!"}
+
+
+def test_workspace_limits_have_clear_messages(setup: dict[str, Any], settings: Any) -> None:
+    from interviews.services import MAX_FILE_BYTES
+
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> list[dict]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        big = {
+            "type": "edit",
+            "path": "app/main.py",
+            "base_version": 1,
+            "content": "x" * (MAX_FILE_BYTES + 1),
+        }
+        too_big, _ = await request(cand, big, 1)
+        bad_name, _ = await request(cand, {"type": "create_file", "path": "../etc/passwd"}, 2)
+        exists, _ = await request(cand, {"type": "create_file", "path": "README.md"}, 3)
+        huge_chat, _ = await request(cand, {"type": "chat", "text": "y" * 20000}, 4)
+        await cand.disconnect()
+        return [too_big, bad_name, exists, huge_chat]
+
+    too_big, bad_name, exists, huge_chat = run(scenario)
+    assert too_big["code"] == "limit" and "the limit is 256 KB per file" in too_big["message"]
+    assert "not a valid file name" in bad_name["message"]
+    assert "already exists" in exists["message"]
+    assert huge_chat["code"] == "too_large"
+    assert WorkspaceFile.objects.get(interview=interview, path="app/main.py").version == 1
+
+
+def test_file_count_limit(setup: dict[str, Any], monkeypatch: Any) -> None:
+    from web import services
+
+    monkeypatch.setattr(services, "MAX_FILES", 3)
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> tuple[dict, dict]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        ok, _ = await request(cand, {"type": "create_file", "path": "app/extra.py"}, 1)
+        refused, _ = await request(cand, {"type": "create_file", "path": "app/more.py"}, 2)
+        await cand.disconnect()
+        return ok, refused
+
+    ok, refused = run(scenario)
+    assert ok["type"] == "created"
+    assert refused["code"] == "limit" and "the limit is 3" in refused["message"]
+    assert interview.files.count() == 3
+
+
+def test_message_rate_limit(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+
+    async def scenario() -> list[dict]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        replies = []
+        for i in range(10):
+            reply, _ = await request(cand, {"type": "chat", "text": f"m{i}"}, i + 1)
+            replies.append(reply)
+        await cand.disconnect()
+        return replies
+
+    replies = run(scenario)
+    assert any(r.get("code") == "rate_limited" for r in replies)
+    sent = interview.events.filter(kind="message").count()
+    assert 1 <= sent < 10
+
+
+def test_notes_and_ratings_never_reach_the_candidate(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> tuple[list, dict, dict]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        note, _ = await request(staff, {"type": "note", "text": "hesitant on errors"}, 1)
+        rated, _ = await request(staff, sample("rate", interview), 2)
+        reveal, _ = await request(staff, {"type": "reveal_task"}, 3)
+        await request(staff, {"type": "chat", "text": "see task 1"}, 4)
+        _, seen = await until(
+            cand, lambda m: m["type"] == "event" and m["event"]["kind"] == "message"
+        )
+        await request(cand, {"type": "ping"}, 5)
+        for c in (staff, cand):
+            await c.disconnect()
+        return seen, note, rated
+
+    seen, note, rated = run(scenario)
+    assert note["type"] == "ok" and rated["type"] in {"rated", "error"}
+    kinds = [m["event"]["kind"] for m in seen if m["type"] == "event"]
+    assert "task_revealed" in kinds and "message" in kinds
+    task_event = next(m["event"] for m in seen if m.get("event", {}).get("kind") == "task_revealed")
+    assert task_event["task"]["body"].startswith("Add **summary**")
+    assert "note" not in kinds and "rating" not in kinds
+    assert "hesitant on errors" not in json.dumps(seen)
+
+
+def test_a_revoked_invite_loses_the_socket(setup: dict[str, Any], monkeypatch: Any) -> None:
+    from web import consumers
+
+    monkeypatch.setattr(consumers, "REAUTHORISE_SECONDS", 0.0)
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> dict:
+        from channels.db import database_sync_to_async
+
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        await database_sync_to_async(interview_services.invite_revoke)(interview=interview)
+        await cand.send_to(text_data=json.dumps({"type": "ping", "seq": 1}))
+        closed = await cand.receive_output(timeout=5)
+        return closed
+
+    closed = run(scenario)
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+def test_interviewer_starts_reveals_and_chats(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+
+    async def scenario() -> list[dict]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        early, _ = await request(cand, sample("edit", interview), 1)
+        started, _ = await request(staff, {"type": "start"}, 2)
+        live, _ = await until(
+            cand, lambda m: m["type"] == "event" and m["event"]["kind"] == "started"
+        )
+        replies = [early, started, live]
+        for i in range(3):
+            reply, _ = await request(staff, {"type": "reveal_task"}, 10 + i)
+            replies.append(reply)
+        for c in (staff, cand):
+            await c.disconnect()
+        return replies
+
+    early, started, live, first, second, third = run(scenario)
+    assert early["type"] == "error" and "not live" in early["message"]
+    assert started["type"] == "ok" and live["event"]["interview"]["state"] == "live"
+    assert live["event"]["interview"]["deadline"]
+    assert first["type"] == second["type"] == "ok"
+    assert third["type"] == "error" and "already revealed" in third["message"]
