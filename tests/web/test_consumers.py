@@ -396,7 +396,7 @@ def test_notes_and_ratings_never_reach_the_candidate(setup: dict[str, Any]) -> N
         await until(cand, lambda m: m["type"] == "state")
         note, _ = await request(staff, {"type": "note", "text": "hesitant on errors"}, 1)
         rated, _ = await request(staff, sample("rate", interview), 2)
-        reveal, _ = await request(staff, {"type": "reveal_task"}, 3)
+        await request(staff, {"type": "reveal_task"}, 3)
         await request(staff, {"type": "chat", "text": "see task 1"}, 4)
         _, seen = await until(
             cand, lambda m: m["type"] == "event" and m["event"]["kind"] == "message"
@@ -407,7 +407,7 @@ def test_notes_and_ratings_never_reach_the_candidate(setup: dict[str, Any]) -> N
         return seen, note, rated
 
     seen, note, rated = run(scenario)
-    assert note["type"] == "ok" and rated["type"] in {"rated", "error"}
+    assert note["type"] == "ok" and rated["type"] == "rated"
     kinds = [m["event"]["kind"] for m in seen if m["type"] == "event"]
     assert "task_revealed" in kinds and "message" in kinds
     task_event = next(m["event"] for m in seen if m.get("event", {}).get("kind") == "task_revealed")
