@@ -29,7 +29,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 def ensure_roles(**_: Any) -> None:
     """Create the role groups and give them exactly their permissions (idempotent)."""
     for group_name, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=group_name)
+        group = Group.objects.get_or_create(name=group_name)[0]
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")

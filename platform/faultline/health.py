@@ -50,9 +50,9 @@ def _sandbox() -> str:
 
     for status in sandbox.doctor():
         if status.name == settings.SANDBOX_BACKEND:
-            if not status.usable:
-                raise RuntimeError(status.reason or "unusable")
-            return status.name
+            if not status.available:
+                raise RuntimeError(status.detail or "unusable")
+            return f"{status.name}: {status.detail}"
     raise RuntimeError(f"unknown backend {settings.SANDBOX_BACKEND}")
 
 

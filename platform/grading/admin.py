@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from grading.models import Rating, Scorecard, Snapshot, TestRun
 
@@ -7,7 +10,7 @@ from grading.models import Rating, Scorecard, Snapshot, TestRun
 class SnapshotAdmin(admin.ModelAdmin):
     list_display = ["digest", "file_count", "total_bytes", "created_at"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # immutable
 
 

@@ -38,7 +38,7 @@ def enqueue(run_id: int) -> None:
     if settings.CELERY_BROKER_URL:
         from grading.tasks import run_tests
 
-        run_tests.apply_async(args=[run_id])
+        run_tests.apply_async(args=(run_id,))
     else:
         _embedded_executor().submit(_run_embedded, run_id)
 

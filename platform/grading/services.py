@@ -156,16 +156,17 @@ def testrun_execute(run_id: int) -> str:
     Raises InfrastructureError when the platform failed, so the caller retries;
     a candidate's failing code is a normal outcome and is never retried.
     """
-    run = _claim(run_id)
-    if run is None:
+    claimed = _claim(run_id)
+    if claimed is None:
         return TestRun.objects.get(pk=run_id).state
+    run = claimed
     interview = run.interview
 
     def on_test(test: dict[str, Any]) -> None:
         # Called from the sandbox reader as each test finishes.
-        TestRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-        run.tests.append(test)
-        progress.one_test_finished(run, test)
+        TestRun.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now())
+        claimed.tests.append(test)
+        progress.one_test_finished(claimed, test)
 
     try:
         outcome = engine.run_suite(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from grading.queue import MAX_RETRIES, RETRY_BACKOFF_SECONDS
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
     time_limit=300,
     max_retries=MAX_RETRIES,
 )
-def run_tests(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
+def run_tests(self: Task, run_id: int) -> str:
     try:
         return testrun_execute(run_id)
     except (InfrastructureError, SoftTimeLimitExceeded) as exc:

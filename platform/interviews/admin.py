@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from interviews.models import CandidateInvite, Exercise, Interview, TimelineEvent, WorkspaceFile
 
@@ -32,5 +35,5 @@ class TimelineEventAdmin(admin.ModelAdmin):
     list_display = ["interview", "at", "kind", "audience", "actor"]
     list_filter = ["kind"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # append-only

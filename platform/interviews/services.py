@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,8 +39,8 @@ def interview_create(
     exercise: Exercise,
     candidate_name: str,
     candidate_email: str,
-    interviewers: Iterable[AbstractBaseUser],
-    created_by: AbstractBaseUser | None,
+    interviewers: Iterable[User],
+    created_by: User | None,
     scheduled_at: datetime | None = None,
     duration_minutes: int | None = None,
     starter_files: Mapping[str, str],
