@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import selectors
 import shutil
 import subprocess
 import threading
@@ -28,7 +29,7 @@ from typing import ClassVar
 
 from sandbox import cgroups, scratch
 from sandbox.backends.base import new_run_id, party_env
-from sandbox.capture import CappedOutput, LineCallback, drain_fd
+from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
     APP_UID,
@@ -74,8 +75,9 @@ class _Running:
     cgroup: cgroups.PartyCgroup
     stdout: CappedOutput
     stderr: CappedOutput
-    threads: list[threading.Thread]
+    streams: dict[int, CappedOutput]  # output pipes not yet at EOF
     status_fd: int
+    pidfd: int
     started: float
     deadline: float
     timed_out: bool = False
@@ -177,7 +179,9 @@ class BwrapBackend:
                     cleanups,
                 )
                 running.append(app)
-                self._wait(app)
+                self._wait(app, [])
+                self._stop(app)
+                self._drain([app])
                 return RunResult(
                     backend=self.name,
                     app=self._finish(app),
@@ -225,10 +229,12 @@ class BwrapBackend:
                 extra_env={"FAULTLINE_REPORT_DIR": REPORT_DIR},
             )
             running.append(tester)
-            self._wait(tester)
+            self._wait(tester, [app])
             if tester.timed_out:
                 app.timed_out = app.proc.poll() is None
+            self._stop(tester)
             self._stop(app)
+            self._drain([tester, app])
             tester_result = self._finish(tester)
             app_result = self._finish(app)
             report, report_error = scratch.read_report(report_dir, REPORT_MAX_BYTES)
@@ -245,8 +251,9 @@ class BwrapBackend:
             for party in running:
                 self._stop(party)
             for party in running:
-                with contextlib.suppress(OSError):
-                    os.close(party.status_fd)
+                for fd in [party.status_fd, party.pidfd, *party.streams]:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
             if netns_fd is not None:
                 os.close(netns_fd)
             for item in reversed(cleanups):
@@ -355,24 +362,79 @@ class BwrapBackend:
             pass
         for fd in (status_w, out_w, err_w):
             os.close(fd)
-        threads = [drain_fd(out_r, stdout), drain_fd(err_r, stderr)]
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError as exc:
+            proc.kill()
+            proc.wait()
+            for fd in (status_r, out_r, err_r):
+                os.close(fd)
+            raise SandboxError(f"pidfd_open failed: {exc}") from exc
         return _Running(
             proc=proc,
             cgroup=cgroup,
             stdout=stdout,
             stderr=stderr,
-            threads=threads,
+            streams={out_r: stdout, err_r: stderr},
             status_fd=status_r,
+            pidfd=pidfd,
             started=started,
             deadline=started + limits.wall_seconds,
         )
 
-    def _wait(self, party: _Running) -> None:
+    @staticmethod
+    def _read(party: _Running, fd: int, sel: selectors.BaseSelector) -> None:
         try:
-            party.proc.wait(timeout=max(0.0, party.deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            party.timed_out = True
-        party.ended = time.monotonic()
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            party.streams[fd].feed(data)
+            return
+        sel.unregister(fd)
+        party.streams.pop(fd).finish()
+        os.close(fd)
+
+    def _wait(self, until: _Running, others: list[_Running]) -> None:
+        """Read every party's output until `until` exits or reaches its wall limit.
+
+        One thread, no polling: the pipes and a pidfd of `until` in one selector.
+        """
+        with selectors.DefaultSelector() as sel:
+            for party in [until, *others]:
+                for fd in party.streams:
+                    sel.register(fd, selectors.EVENT_READ, party)
+            sel.register(until.pidfd, selectors.EVENT_READ, None)
+            exited = False
+            while not exited:
+                remaining = until.deadline - time.monotonic()
+                if remaining <= 0:
+                    until.timed_out = True
+                    break
+                for key, _ in sel.select(remaining):
+                    if key.data is None:
+                        exited = True
+                    else:
+                        self._read(key.data, key.fd, sel)
+        until.ended = time.monotonic()
+
+    def _drain(self, parties: list[_Running], timeout: float = 5.0) -> None:
+        """After the parties are dead: read what is left in their pipes, up to EOF."""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            for party in parties:
+                for fd in party.streams:
+                    sel.register(fd, selectors.EVENT_READ, party)
+            while sel.get_map() and (remaining := deadline - time.monotonic()) > 0:
+                for key, _ in sel.select(remaining):
+                    self._read(key.data, key.fd, sel)
+        for party in parties:
+            for fd, capture in list(party.streams.items()):
+                capture.finish()
+                os.close(fd)
+                del party.streams[fd]
 
     def _stop(self, party: _Running) -> None:
         """Kill every process of the party (idempotent)."""
@@ -387,8 +449,6 @@ class BwrapBackend:
 
     def _finish(self, party: _Running) -> PartyResult:
         self._stop(party)
-        for thread in party.threads:
-            thread.join(timeout=5)
         status = b""
         with contextlib.suppress(OSError):
             while chunk := os.read(party.status_fd, 65536):

@@ -1,0 +1,129 @@
+"""Sandbox speed: prints medians, asserts nothing.
+
+    .venv/bin/python benchmarks/sandbox_bench.py [--runs 20] [--backends bwrap,docker]
+
+For each backend: a sandboxed `python3 -c pass` against the same command run
+bare, through the Python API; a two-party run of a tiny FastAPI app plus a tiny
+pytest test; and how many sandboxed runs per second the machine completes when
+several are started at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sandbox  # noqa: E402
+from sandbox.spec import Limits, Party, RunSpec  # noqa: E402
+
+APP = b"""
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/ping")
+def ping() -> dict[str, bool]:
+    return {"ok": True}
+"""
+
+TEST = b"""
+import json, os, time
+import httpx
+
+
+def test_ping():
+    for _ in range(500):
+        try:
+            response = httpx.get("http://127.0.0.1:8000/ping")
+            break
+        except httpx.TransportError:
+            time.sleep(0.01)
+    assert response.json() == {"ok": True}
+    with open(os.path.join(os.environ["FAULTLINE_REPORT_DIR"], "report.json"), "w") as fh:
+        json.dump({"passed": True}, fh)
+"""
+
+PASS = RunSpec(app=Party(command=["python3", "-c", "pass"]), limits=Limits(wall_seconds=30))
+TWO_PARTY = RunSpec(
+    app=Party(
+        command=["uvicorn", "main:app", "--port", "8000", "--log-level", "warning"],
+        files={"main.py": APP},
+    ),
+    tester=Party(
+        command=["pytest", "-q", "-p", "no:cacheprovider", "test_ping.py"],
+        files={"test_ping.py": TEST},
+    ),
+    limits=Limits(wall_seconds=30),
+)
+
+
+def median_seconds(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm-up: page cache, image layers, imports
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bare() -> None:
+    subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+
+
+def sandboxed(spec: RunSpec, backend: str) -> Callable[[], object]:
+    def go() -> object:
+        result = sandbox.run(spec, backend)
+        ok = result.app.exit_code == 0 if spec.tester is None else result.report == {"passed": True}
+        if not ok:
+            raise SystemExit(f"{backend}: run failed: {result}")
+        return result
+
+    return go
+
+
+def throughput(backend: str, total: int, workers: int) -> float:
+    run = sandboxed(PASS, backend)
+    run()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda _: run(), range(total)))
+    return total / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--backends", default="bwrap,docker")
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    base = median_seconds(bare, args.runs)
+    print(f"bare python3 -c pass                   median {base * 1000:7.1f} ms")
+    for backend in args.backends.split(","):
+        status = sandbox.get_backend(backend).status()
+        if not status.available:
+            print(f"{backend}: unavailable ({status.detail})")
+            continue
+        single = median_seconds(sandboxed(PASS, backend), args.runs)
+        print(
+            f"{backend:6} python3 -c pass                median {single * 1000:7.1f} ms"
+            f"  ({single / base:.2f}x bare)"
+        )
+        two = median_seconds(sandboxed(TWO_PARTY, backend), args.runs)
+        print(f"{backend:6} two-party FastAPI + pytest     median {two * 1000:7.1f} ms")
+        rate = throughput(backend, total=max(20, args.runs * 2), workers=args.workers)
+        print(f"{backend:6} concurrent ({args.workers} at once)        {rate:7.1f} runs/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
