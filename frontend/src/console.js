@@ -106,6 +106,7 @@ function onEvent(event) {
       break;
     case "scorecard":
       renderScorecard({ overall: event.overall, ...(event.scorecard || {}) });
+      if (interview && interview.state === "ended") setInterview({ ...interview, state: "graded" });
       break;
     case "rating":
       if (state) state.ratings[event.data.criterion] = { level: event.data.level, comment: event.data.comment };

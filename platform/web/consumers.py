@@ -18,10 +18,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
+
 from interviews import services as interview_services
 from interviews.events import group_name
 from interviews.models import IllegalTransition, Interview
-
 from web import services
 from web.services import RoomError, StaleEdit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+
 from interviews.models import Exercise
 
 

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+
 from interviews import events
 from interviews.models import CandidateInvite, Exercise, Interview, TimelineEvent, WorkspaceFile
 from interviews.services import (

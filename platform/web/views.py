@@ -11,9 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
 from interviews import services as interview_services
 from interviews.models import Interview
-
 from web import services
 from web.forms import ScheduleForm
 
