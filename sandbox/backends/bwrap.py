@@ -277,7 +277,9 @@ class BwrapBackend:
         runtime = self.config.runtime_dir
         args = [
             "bwrap",
-            "--unshare-user", "--uid", str(uid), "--gid", str(uid),
+            # --disable-userns: no nested user namespaces, which would hand the
+            # code a fresh set of capabilities to probe the kernel with.
+            "--unshare-user", "--disable-userns", "--uid", str(uid), "--gid", str(uid),
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox",
             "--die-with-parent", "--new-session",
