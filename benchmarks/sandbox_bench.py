@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sandbox  # noqa: E402
-from sandbox.spec import Limits, Party, RunSpec  # noqa: E402
+import sandbox
+from sandbox.spec import Limits, Party, RunSpec
 
 APP = b"""
 from fastapi import FastAPI
