@@ -75,6 +75,11 @@ class FileDiff:
     lines: list[DiffLine] = field(default_factory=list)
     too_big: bool = False
 
+    @property
+    def short(self) -> bool:
+        """Short enough to show opened on the page."""
+        return len(self.lines) <= 60
+
 
 def diff_files(before: Mapping[str, str], after: Mapping[str, str]) -> list[FileDiff]:
     """Per-file unified diffs from `before` to `after`, unchanged files left out."""

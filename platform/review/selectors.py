@@ -363,12 +363,13 @@ class ReplayView:
 
     @property
     def selected(self) -> str | None:
-        """The file shown: the one asked for, else the one the current event touched."""
+        """The file shown: the one asked for, else the one last edited up to this moment."""
         if self.wanted_path in self.files:
             return self.wanted_path
-        change = self.changes[self.position - 1] if self.position > 0 else None
-        if change is not None and change.path in self.files:
-            return change.path
+        # The file the latest file event up to here touched: what the candidate was on.
+        for change in reversed(self.changes[: self.position]):
+            if change is not None and change.path in self.files:
+                return change.path
         return min(self.files) if self.files else None
 
     @property

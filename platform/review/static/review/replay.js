@@ -12,7 +12,8 @@
   var source = document.getElementById("source");
   var timeline = document.getElementById("timeline");
   var items = timeline.querySelectorAll("li[data-index]");
-  var selected = null;
+  var initial = filesBar.querySelector("[aria-selected=true]");
+  var selected = initial ? initial.dataset.path : null;
 
   function apply(files, change) {
     if (change.content === null) { delete files[change.path]; return; }
@@ -32,13 +33,19 @@
     var files = filesAt(position);
     var current = position > 0 ? changes[position - 1] : null;
     if (current && current.path in files) selected = current.path;
+    if (!selected || !(selected in files)) {
+      // What the candidate was on: the latest file event up to here (as replay.py does).
+      for (var i = position - 1; i >= 0; i--) {
+        if (changes[i] && changes[i].path in files) { selected = changes[i].path; break; }
+      }
+    }
     var paths = Object.keys(files).sort();
     if (!selected || !(selected in files)) selected = paths[0] || null;
 
     filesBar.textContent = "";
     paths.forEach(function (path) {
-      var b = document.createElement("button");
-      b.type = "button";
+      var b = document.createElement("a");
+      b.href = "?at=" + position + "&file=" + encodeURIComponent(path);
       b.className = "rv-file" + (current && current.path === path ? " rv-file-changed" : "");
       b.setAttribute("role", "tab");
       b.setAttribute("aria-selected", path === selected ? "true" : "false");
@@ -63,8 +70,9 @@
 
   scrubber.addEventListener("input", function () { show(Number(scrubber.value), true); });
   filesBar.addEventListener("click", function (e) {
-    var b = e.target.closest("button[data-path]");
+    var b = e.target.closest("[data-path]");
     if (!b) return;
+    e.preventDefault();
     selected = b.dataset.path;
     show(Number(scrubber.value), false);
   });
