@@ -61,6 +61,7 @@ class RequestRecord:
     model: str | None = None  # the model name we answered with
     usage: dict[str, int] | None = None  # the usage we reported, None when omitted
     content: str | None = None  # the completion text we sent (whole, even if cut short)
+    ttft: float = 0.0  # the delay drawn before the first byte (seeded)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,6 +212,7 @@ class FakeProvider:
         stream = isinstance(body, dict) and bool(body.get("stream"))
         step, ttft, rng = self._next_step()
         rec = self._new_record(method, path, body, stream, step)
+        rec.ttft = ttft
         disconnected = asyncio.Event()
 
         async def watch() -> None:

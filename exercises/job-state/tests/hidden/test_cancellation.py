@@ -20,14 +20,14 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
     assert response.status_code == 200, f"cancel answered {response.status_code}"
     states = {j["paper_id"]: j["state"] for j in response.json()["jobs"]}
     assert set(states.values()) == {"cancelled"}, f"the cancel response shows {states}"
-    closed = provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=3)
+    closed = provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=1.0)
     assert closed, "the cancelled jobs' model calls were left running: " + ", ".join(
         f"{r.id}:{r.outcome}" for r in provider.requests
     )
     assert all(r.outcome == "disconnected" for r in provider.requests), [
         r.outcome for r in provider.requests
     ]
-    time.sleep(0.5)
+    time.sleep(0.3)
     assert len(provider.requests) == MAX_ACTIVE, "a queued job called the model after the cancel"
     assert {j["state"] for j in wait_for(app, body["id"])["jobs"]} == {"cancelled"}
 
@@ -35,7 +35,7 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
 @pytest.mark.criterion("cancellation")
 def test_cancel_one_job(app, provider):
     """cancelling one job stops its model call and leaves the others running"""
-    provider.script(default=reply("kept", ttft=0.6))
+    provider.script(default=reply("kept", ttft=0.5))
     body = create(app, ["p1", "p2", "p3"])
     assert provider.wait_until(lambda rs: len(rs) == 3, timeout=5)
     target = job_for(body, "p2")

@@ -20,7 +20,7 @@ from jobclient import (
 @pytest.mark.criterion("concurrency")
 def test_caps_active_jobs_across_extractions(app, provider):
     """never has more than EXTRACT_MAX_ACTIVE model calls in flight, across extractions"""
-    provider.script(default=reply(ttft=0.3))
+    provider.script(default=reply(ttft=0.2))
     first = create(app, ["p1", "p2", "p3", "p4"])
     second = create(app, ["p5", "p6", "p7", "p8"])
     most_active = 0
@@ -45,7 +45,7 @@ def test_caps_active_jobs_across_extractions(app, provider):
 @pytest.mark.criterion("concurrency")
 def test_uses_the_allowed_parallelism(app, provider):
     """runs up to EXTRACT_MAX_ACTIVE jobs at once instead of one by one"""
-    provider.script(default=reply(ttft=0.3))
+    provider.script(default=reply(ttft=0.25))
     body = create(app, ["p1", "p2", "p3", "p4", "p5", "p6"])
     wait_for(app, body["id"])
     settle(provider)
@@ -56,7 +56,7 @@ def test_uses_the_allowed_parallelism(app, provider):
 @pytest.mark.criterion("concurrency")
 def test_no_lost_updates_when_jobs_finish_together(app, provider):
     """keeps progress exact when several jobs finish at the same moment"""
-    provider.script(default=reply("same time", ttft=0.3))
+    provider.script(default=reply("same time", ttft=0.2))
     body = create(app, ["p1", "p2", "p3", "p4", "p5", "p6"])
     done = wait_for(app, body["id"], observe=Observer())
     problems = invariant_problems(done)

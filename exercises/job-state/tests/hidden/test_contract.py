@@ -8,7 +8,7 @@ from jobclient import FIELDS, STATES, calls_for, create, paper_of, settle, statu
 @pytest.mark.criterion("correctness")
 def test_create_answers_before_the_work_is_done(app, provider):
     """answers POST /api/extractions at once (202) while the jobs still run"""
-    provider.script(default=reply(ttft=0.6))
+    provider.script(default=reply(ttft=0.4))
     body = create(app, ["p1", "p2"])
     assert [j.get("state") for j in body["jobs"]] != ["completed", "completed"], (
         "the create response already shows every job completed: it waited for the model"

@@ -45,7 +45,7 @@ def test_gives_up_after_the_attempt_budget(app, provider):
     body = create(app, ["p3"])
     job = wait_for(app, body["id"])["jobs"][0]
     assert job["state"] == "failed", job
-    time.sleep(4 * BACKOFF_BASE)  # room for a retry that should not come
+    time.sleep(2 * BACKOFF_BASE)  # room for a retry that should not come
     settle(provider)
     calls = calls_for(provider, "p3")
     assert len(calls) == MAX_ATTEMPTS, (
@@ -76,7 +76,7 @@ def test_fails_fast_on_client_errors(app, provider):
     papers = ["p5", "p6", "p7", "p8", "p9"]
     body = create(app, papers)
     done = wait_for(app, body["id"])
-    time.sleep(4 * BACKOFF_BASE)
+    time.sleep(2 * BACKOFF_BASE)
     settle(provider)
     for paper in papers:
         job = next(j for j in done["jobs"] if j["paper_id"] == paper)

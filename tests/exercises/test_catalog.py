@@ -1,0 +1,183 @@
+"""The exercise catalog: real exercises load; broken ones are refused precisely."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from exercises import catalog
+from rubrics import SchemaError
+
+ROOT = Path(catalog.__file__).resolve().parent
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A private copy of add-metadata to break."""
+    target = tmp_path / "add-metadata"
+    shutil.copytree(ROOT / "add-metadata", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(SchemaError) as info:
+        catalog.load(folder)
+    return [str(i) for i in info.value.issues]
+
+
+def test_load_all_finds_add_metadata():
+    (exercise,) = [e for e in catalog.load_all(ROOT) if e.slug == "add-metadata"]
+    assert exercise.title and exercise.summary and exercise.difficulty == "easy"
+    assert [t.id for t in exercise.tasks] == ["metadata", "show-metadata"]
+    assert exercise.tasks[0].body.startswith("The data team")
+    assert exercise.pm_script()["tasks"][0]["hints"]
+    assert len(exercise.mutants) >= 5
+    assert "app/main.py" in exercise.starter_files()
+    assert "static/app.js" in exercise.starter_files()
+    assert exercise.app.command(8000)[-1] == "8000"
+
+
+def test_mutant_files_overlay_the_solution():
+    exercise = catalog.find("add-metadata", ROOT)
+    solution = exercise.solution_files()
+    mutant = exercise.mutant_files("naive-datetime")
+    assert set(mutant) == set(solution)
+    changed = [k for k in mutant if mutant[k] != solution[k]]
+    assert changed == ["app/models.py"]
+
+
+def test_version_hash_changes_with_any_file(copy):
+    before = catalog.load(copy).version_hash
+    assert catalog.load(copy).version_hash == before
+    (copy / "tests" / "hidden" / "test_faults.py").write_text(
+        (copy / "tests" / "hidden" / "test_faults.py").read_text() + "\n# edited\n"
+    )
+    assert catalog.load(copy).version_hash != before
+
+
+def test_build_litter_does_not_change_the_hash(copy):
+    before = catalog.load(copy).version_hash
+    (copy / "solution" / "app" / "__pycache__").mkdir()
+    (copy / "solution" / "app" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"x")
+    assert catalog.load(copy).version_hash == before
+
+
+def test_slug_must_match_folder(copy):
+    edit(copy / "exercise.toml", 'slug = "add-metadata"', 'slug = "add-meta"')
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: exercise.slug: is 'add-meta' but the folder is "
+        "'add-metadata' (expected the folder name)"
+    ]
+
+
+def test_bad_difficulty_and_time_box_reported_together(copy):
+    edit(copy / "exercise.toml", 'difficulty = "easy"', 'difficulty = "trivial"')
+    edit(copy / "exercise.toml", "time_box_minutes = 45", "time_box_minutes = 2")
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: exercise.difficulty: is 'trivial' "
+        "(expected one of easy, medium, hard)",
+        "add-metadata/exercise.toml: exercise.time_box_minutes: is 2 (expected minutes, 5 to 240)",
+    ]
+
+
+def test_start_command_must_take_the_port(copy):
+    edit(copy / "exercise.toml", '"--port", "{app_port}"', '"--port", "8000"')
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: app.start: never mentions {app_port} "
+        "(expected the port given as {app_port})"
+    ]
+
+
+def test_task_with_unknown_criterion(copy):
+    edit(copy / "exercise.toml", 'criteria = ["frontend-robustness"]', 'criteria = ["frontend"]')
+    (problem,) = problems(copy)
+    assert problem.startswith(
+        "add-metadata/exercise.toml: tasks[1].criteria: 'frontend' is not in the rubric"
+    )
+
+
+def test_wrong_type_is_named(copy):
+    edit(copy / "exercise.toml", "time_box_minutes = 45", 'time_box_minutes = "45"')
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: exercise.time_box_minutes: is the string '45' "
+        "(expected minutes, 5 to 240)"
+    ]
+
+
+def test_missing_rubric_file(copy):
+    (copy / "rubric.toml").unlink()
+    assert problems(copy) == [
+        "add-metadata/rubric.toml: (file): does not exist (expected a TOML file)"
+    ]
+
+
+def test_rubric_errors_surface_through_the_manifest(copy):
+    edit(copy / "rubric.toml", "weight = 3", "weight = 0")
+    assert problems(copy) == [
+        "add-metadata/rubric.toml: criteria[correctness].weight: is 0 (expected a positive number)"
+    ]
+
+
+def test_hidden_test_marked_with_unknown_criterion(copy):
+    edit(
+        copy / "tests" / "hidden" / "test_frontend.py",
+        'criterion("frontend-robustness")',
+        'criterion("frontend")',
+    )
+    found = problems(copy)
+    assert (
+        'add-metadata/tests/hidden/test_frontend.py: criterion("frontend"): names a criterion '
+        "the rubric does not have (expected one of communication, correctness, data-modelling, "
+        "error-handling, frontend-robustness, product-sense)"
+    ) in found
+    assert any(
+        "criterion 'frontend-robustness': no hidden test is marked with it" in f for f in found
+    )
+
+
+def test_mutant_must_name_an_automated_criterion(copy):
+    edit(copy / "mutants" / "naive-datetime" / "mutant.toml", '"data-modelling"', '"communication"')
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.toml: criterion: 'communication' is "
+        "interviewer-rated (expected an automated criterion)"
+    ]
+
+
+def test_mutant_overlay_must_replace_solution_files(copy):
+    extra = copy / "mutants" / "naive-datetime" / "files" / "app" / "extra.py"
+    extra.write_text("x = 1\n")
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.toml: (files/app/extra.py): is not a file of "
+        "solution/ (expected an overlay of existing solution files)"
+    ]
+
+
+def test_missing_solution_folder(copy):
+    shutil.rmtree(copy / "solution")
+    found = problems(copy)
+    assert (
+        "add-metadata/exercise.toml: (solution/): is missing or empty "
+        "(expected a solution/ folder with files)" in found
+    )
+
+
+def test_load_all_collects_problems_of_every_exercise(tmp_path, copy):
+    second = tmp_path / "second"
+    shutil.copytree(copy, second)
+    edit(copy / "exercise.toml", 'difficulty = "easy"', 'difficulty = "x"')
+    edit(second / "exercise.toml", 'difficulty = "easy"', 'difficulty = "y"')
+    with pytest.raises(SchemaError) as info:
+        catalog.load_all(tmp_path)
+    files = {i.file for i in info.value.issues}
+    assert files == {"add-metadata/exercise.toml", "second/exercise.toml"}
+
+
+def test_find_unknown_slug_lists_known_ones():
+    with pytest.raises(KeyError, match=r"known: .*add-metadata"):
+        catalog.find("nope", ROOT)

@@ -1,0 +1,279 @@
+"""The fake provider: each fault, the request log, seeding, the control API and live mode."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exercises.faultkit import (
+    FakeProvider,
+    Latency,
+    RunningProvider,
+    garbage,
+    hang,
+    malformed,
+    reply,
+    status,
+    truncated,
+)
+from exercises.faultkit.provider import DEFAULT_ANSWER
+
+REPO = Path(__file__).resolve().parents[2]
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Does retrieval help?"}]}
+
+
+@pytest.fixture
+def served():
+    with RunningProvider(FakeProvider(seed=7)) as running:
+        yield running
+
+
+def post(running, body=BODY, **kwargs):
+    return httpx.post(f"{running.base_url}/chat/completions", json=body, timeout=10, **kwargs)
+
+
+def sse_events(text: str) -> list[str]:
+    return [line[len("data: ") :] for line in text.split("\n\n") if line.startswith("data: ")]
+
+
+def test_healthy_reply_is_an_openai_completion(served):
+    response = post(served)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["object"] == "chat.completion"
+    assert data["model"] == "gpt-4o-mini"
+    assert data["choices"][0]["message"]["content"] == DEFAULT_ANSWER
+    usage = data["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_scripted_reply_model_and_missing_usage(served):
+    served.provider.script(reply("Hi.", model="fake-gpt-4o-2024-08-06", usage=False))
+    data = post(served).json()
+    assert data["model"] == "fake-gpt-4o-2024-08-06"
+    assert data["choices"][0]["message"]["content"] == "Hi."
+    assert "usage" not in data
+    (record,) = served.provider.requests
+    assert record.usage is None and record.model == "fake-gpt-4o-2024-08-06"
+
+
+def test_script_runs_in_order_then_falls_back_to_default(served):
+    served.provider.script(status(500), reply("second"), default=status(503))
+    codes = [post(served).status_code for _ in range(4)]
+    assert codes == [500, 200, 503, 503]
+
+
+def test_rate_limit_carries_retry_after(served):
+    served.provider.script(status(429, retry_after=2))
+    response = post(served)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["error"]["type"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize("code", [500, 503])
+def test_server_errors(served, code):
+    served.provider.script(status(code))
+    response = post(served)
+    assert response.status_code == code
+    assert "error" in response.json()
+
+
+def test_malformed_json(served):
+    served.provider.script(malformed())
+    response = post(served)
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+def test_truncated_json_is_a_prefix_of_a_real_completion(served):
+    served.provider.script(truncated())
+    response = post(served)
+    assert response.text.startswith('{"id": "chatcmpl-1"')
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+def test_garbage_is_valid_json_of_the_wrong_shape(served):
+    served.provider.script(garbage())
+    assert "choices" not in post(served).json()
+
+
+def test_request_log_records_body_and_completion(served):
+    post(served)
+    (record,) = served.provider.requests
+    assert record.body == BODY
+    assert record.outcome == "completed" and record.status == 200
+    assert record.started_at <= record.first_byte_at <= record.finished_at
+    assert record.disconnected_at is None
+
+
+def test_hang_records_when_the_client_gave_up(served):
+    served.provider.script(hang())
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{served.base_url}/chat/completions", json=BODY, timeout=0.5)
+    assert served.provider.wait_until(lambda rs: rs and rs[0].disconnected_at is not None)
+    (record,) = served.provider.requests
+    assert record.outcome == "disconnected"
+    assert record.first_byte_at is None
+
+
+def test_stream_sends_chunks_usage_and_done(served):
+    body = {**BODY, "stream": True, "stream_options": {"include_usage": True}}
+    served.provider.script(reply("one two three"))
+    response = post(served, body)
+    events = sse_events(response.text)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == "one two three"
+    assert chunks[-1]["usage"]["completion_tokens"] == 3
+    assert served.provider.requests[0].chunks_sent == 3
+
+
+def test_stream_without_include_usage_has_no_usage(served):
+    response = post(served, {**BODY, "stream": True})
+    events = [json.loads(e) for e in sse_events(response.text)[:-1]]
+    assert all("usage" not in e for e in events)
+
+
+def test_stream_that_stalls_and_the_client_hangs_up(served):
+    served.provider.script(reply("a b c d e", stall_after=2))
+    received = []
+    with pytest.raises(httpx.ReadTimeout):
+        with httpx.stream(
+            "POST",
+            f"{served.base_url}/chat/completions",
+            json={**BODY, "stream": True},
+            timeout=0.5,
+        ) as response:
+            for line in response.iter_lines():
+                received.append(line)
+    contents = [
+        json.loads(x[6:])["choices"][0]["delta"].get("content")
+        for x in received
+        if x.startswith("data: ")
+    ]
+    assert contents == ["", "a", " b"]
+    assert served.provider.wait_until(lambda rs: rs[0].disconnected_at is not None)
+    assert served.provider.requests[0].outcome == "disconnected"
+
+
+def test_stream_that_breaks_off(served):
+    served.provider.script(reply("a b c d e", break_after=3))
+    with pytest.raises(httpx.RemoteProtocolError):
+        post(served, {**BODY, "stream": True})
+    assert served.provider.wait_until(lambda rs: rs[0].outcome == "broken")
+    assert served.provider.requests[0].chunks_sent == 3
+
+
+def test_same_seed_same_delays():
+    def delays(seed: int) -> list[float]:
+        provider = FakeProvider(seed=seed)
+        provider.script(default=reply(ttft=Latency.uniform(0.0, 0.02)))
+        with RunningProvider(provider) as running:
+            for _ in range(5):
+                post(running)
+        return [r.ttft for r in provider.requests]
+
+    assert delays(3) == delays(3)
+    assert delays(3) != delays(4)
+
+
+def test_same_seed_same_flaky_sequence():
+    def outcomes(seed: int) -> list[int]:
+        with RunningProvider(FakeProvider(seed=seed, scenario="flaky")) as running:
+            running.provider.script(default=None)
+            results = []
+            for _ in range(12):
+                try:
+                    results.append(
+                        httpx.post(
+                            f"{running.base_url}/chat/completions", json=BODY, timeout=0.3
+                        ).status_code
+                    )
+                except httpx.HTTPError as exc:
+                    results.append(type(exc).__name__)
+            return results
+
+    assert outcomes(11) == outcomes(11)
+
+
+def test_control_api_is_off_unless_enabled(served):
+    assert httpx.get(f"http://127.0.0.1:{served.port}/_faultline/requests").status_code == 404
+
+
+def test_control_api_scripts_switches_and_reports():
+    provider = FakeProvider(control=True, control_token="s3cret")
+    with RunningProvider(provider) as running:
+        root = f"http://127.0.0.1:{running.port}/_faultline"
+        headers = {"X-Faultline-Token": "s3cret"}
+        assert httpx.post(f"{root}/scenario", json={"name": "outage"}).status_code == 403
+        assert httpx.post(f"{root}/scenario", json={"name": "outage"}, headers=headers).json() == {
+            "scenario": "outage"
+        }
+        assert post(running).status_code == 503
+        scripted = {"steps": [{"kind": "status", "status": 429, "retry_after": 1}]}
+        assert httpx.post(f"{root}/script", json=scripted, headers=headers).json() == {"queued": 1}
+        assert post(running).status_code == 429
+        bad = httpx.post(f"{root}/scenario", json={"name": "weird"}, headers=headers)
+        assert bad.status_code == 400 and "unknown scenario" in bad.json()["error"]
+        log = httpx.get(f"{root}/requests", headers=headers).json()
+        assert [r["status"] for r in log["requests"]] == [503, 429]
+        scenarios = httpx.get(f"{root}/scenario", headers=headers).json()["scenarios"]
+        assert set(scenarios) == {"healthy", "slow", "flaky", "outage", "garbage"}
+
+
+def test_garbage_scenario_never_returns_a_usable_completion_with_usage():
+    with RunningProvider(FakeProvider(seed=1, scenario="garbage")) as running:
+        for _ in range(8):
+            response = post(running)
+            try:
+                data = response.json()
+            except json.JSONDecodeError:
+                continue
+            assert "choices" not in data or "usage" not in data
+
+
+def test_live_mode_command_serves_a_scenario(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "exercises.faultkit.serve",
+            "--scenario",
+            "outage",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/_faultline/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert httpx.post(f"{url}/v1/chat/completions", json=BODY).status_code == 503
+        switched = httpx.post(f"{url}/_faultline/scenario", json={"name": "healthy"})
+        assert switched.json() == {"scenario": "healthy"}
+        assert httpx.post(f"{url}/v1/chat/completions", json=BODY, timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

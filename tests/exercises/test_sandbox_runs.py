@@ -1,0 +1,161 @@
+"""The real check and grading through the real sandbox, on each backend.
+
+Slow: every case starts sandboxes. FAULTLINE_CHECK_REPEAT sets the reference
+repetitions of the full check (default 3; CI runs the command with --repeat 10).
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exercises import catalog
+from exercises.check import check_exercise
+from exercises.grading import grade_files
+from exercises.runner import run_hidden, run_visible
+from tests.requirements import require_bwrap, require_docker
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+REPO = Path(__file__).resolve().parents[2]
+REPEAT = int(os.environ.get("FAULTLINE_CHECK_REPEAT", "3"))
+
+
+@pytest.fixture(params=["bwrap", "docker"])
+def backend(request):
+    if request.param == "bwrap":
+        require_bwrap()
+    else:
+        require_docker()
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    return catalog.find("add-metadata")
+
+
+def test_check_passes(exercise, backend):
+    lines: list[str] = []
+    result = check_exercise(exercise, repeat=REPEAT, backend=backend, out=lines.append)
+    assert result.ok, "\n".join(lines)
+    assert len(result.hidden_wall_seconds) == REPEAT
+    caught = [line for line in lines if line.startswith("mutant ") and line.split()[-5:]]
+    assert len(caught) == len(exercise.mutants) >= 5
+    print("\n".join(lines))
+
+
+def test_reference_scores_100_and_starter_under_60(exercise, backend):
+    reference = grade_files(exercise, exercise.solution_files(), backend=backend)
+    assert reference.scorecard.overall == 100.0
+    assert reference.scorecard.unrated == ["communication", "product-sense"]
+    starter = grade_files(exercise, exercise.starter_files(), backend=backend)
+    assert starter.scorecard.overall is not None and starter.scorecard.overall < 60
+    evidence = [e.text for e in starter.scorecard.criterion("error-handling").evidence]
+    assert "survives a provider that returns malformed JSON: no" in evidence
+
+
+def test_each_mutant_loses_on_its_criterion(exercise, backend):
+    for mutant in exercise.mutants:
+        card = grade_files(exercise, exercise.mutant_files(mutant.name), backend=backend).scorecard
+        crit = card.criterion(mutant.criterion)
+        assert crit.score is not None and crit.score < crit.max, (mutant.name, crit)
+        assert card.overall is not None and card.overall < 100, mutant.name
+
+
+def test_results_stream_live_as_lines(exercise, backend):
+    lines: list[str] = []
+    suite = run_hidden(exercise, exercise.solution_files(), backend=backend, on_line=lines.append)
+    streamed = [json.loads(x.split(" ", 1)[1]) for x in lines if x.startswith("FAULTLINE-TEST ")]
+    assert [t["id"] for t in streamed] == [t["id"] for t in suite.report["tests"]]
+    first = streamed[0]
+    assert set(first) == {"id", "title", "criterion", "outcome", "duration", "output"}
+    assert suite.report["summary"]["passed"] == len(streamed)
+
+
+def test_app_that_cannot_start_is_the_candidates_failure(exercise, backend):
+    quick = dataclasses.replace(
+        exercise, app=dataclasses.replace(exercise.app, start_timeout_seconds=3)
+    )
+    files = dict(exercise.solution_files())
+    files["app/main.py"] = b"this is not python\n"
+    result = grade_files(quick, files, backend=backend)
+    assert result.scorecard.criterion("correctness").score == 0.0
+    failing = [t for t in result.suite.report["tests"] if t["criterion"] == "correctness"]
+    assert all(t["outcome"] == "error" for t in failing)
+    assert "did not answer" in failing[0]["output"]
+
+
+def test_visible_tests_run_in_the_candidate_workspace(exercise, backend):
+    starter = run_visible(exercise, exercise.starter_files(), backend=backend)
+    assert starter.outcomes() == {
+        "test_visible.py::test_answer_keeps_old_fields": "passed",
+        "test_visible.py::test_answer_has_model_metadata": "failed",
+    }
+
+
+def test_hidden_tests_never_reach_the_app(exercise, backend):
+    spec_files = dict(exercise.solution_files())
+    # A candidate who looks for the hidden tests from inside the app finds nothing.
+    spec_files["app/peek.py"] = (
+        b"import os\nFOUND = [p for p in ('/tester', '../tests/hidden') if os.path.exists(p)]\n"
+    )
+    main = spec_files["app/main.py"].decode()
+    spec_files["app/main.py"] = (
+        main.replace(
+            '    return {"ok": True}',
+            '    from .peek import FOUND\n\n    return {"ok": not FOUND}',
+        )
+    ).encode()
+    result = grade_files(exercise, spec_files, backend=backend)
+    assert result.scorecard.overall == 100.0
+
+
+def test_cli_grade_json(exercise):
+    require_bwrap()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exercises",
+            "grade",
+            "--exercise",
+            "add-metadata",
+            "--files",
+            str(exercise.path / "starter"),
+            "--backend",
+            "bwrap",
+            "--json",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["overall"] < 60
+    assert data["rubric_version"] == exercise.rubric.version
+    assert {"id", "score", "max", "evidence"} <= set(data["criteria"][0])
+    assert {"id", "outcome", "criterion", "duration"} <= set(data["tests"][0])
+
+
+def test_cli_check_fails_on_a_broken_exercise(tmp_path):
+    import shutil
+
+    shutil.copytree(REPO / "exercises" / "add-metadata", tmp_path / "add-metadata")
+    manifest = tmp_path / "add-metadata" / "exercise.toml"
+    manifest.write_text(manifest.read_text().replace('difficulty = "easy"', 'difficulty = "meh"'))
+    proc = subprocess.run(
+        [sys.executable, "-m", "exercises", "--root", str(tmp_path), "check", "add-metadata"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "exercise.difficulty: is 'meh'" in proc.stdout
