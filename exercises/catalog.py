@@ -151,13 +151,16 @@ class Exercise:
         }
 
 
-def folder_hash(*roots: Path) -> str:
-    """sha256 over every file's path and content: any change gives a new hash."""
+def exercise_hash(path: Path, rubric_path: Path) -> str:
+    """sha256 over every file's path and content (and a rubric kept outside the folder):
+    any change gives a new hash."""
     digest = hashlib.sha256()
-    for root in roots:
-        for rel, content in read_tree(root).items():
-            digest.update(f"{root.name}/{rel}\0{len(content)}\0".encode())
-            digest.update(content)
+    files = read_tree(path)
+    if not rubric_path.is_relative_to(path) and rubric_path.is_file():
+        files = {**files, f"(rubric)/{rubric_path.name}": rubric_path.read_bytes()}
+    for rel, content in sorted(files.items()):
+        digest.update(f"{rel}\0{len(content)}\0".encode())
+        digest.update(content)
     return "sha256:" + digest.hexdigest()[:16]
 
 
@@ -312,9 +315,7 @@ def load(path: Path | str) -> Exercise:
         seed=seed,
         wall_seconds=float(wall),
         starter_max_overall=float(starter_max),
-        version_hash=folder_hash(path, rubric_path.parent)
-        if rubric_path.parent != path
-        else folder_hash(path),
+        version_hash=exercise_hash(path, rubric_path),
     )
 
 

@@ -181,3 +181,15 @@ def test_load_all_collects_problems_of_every_exercise(tmp_path, copy):
 def test_find_unknown_slug_lists_known_ones():
     with pytest.raises(KeyError, match=r"known: .*add-metadata"):
         catalog.find("nope", ROOT)
+
+
+def test_shared_rubric_outside_the_folder(tmp_path, copy):
+    shared = tmp_path / "rubrics" / "fault-first.toml"
+    shared.parent.mkdir()
+    (copy / "rubric.toml").rename(shared)
+    edit(copy / "exercise.toml", 'rubric = "rubric.toml"', 'rubric = "../rubrics/fault-first.toml"')
+    exercise = catalog.load(copy)
+    assert exercise.rubric.id == "add-metadata"
+    before = exercise.version_hash
+    edit(shared, "weight = 3", "weight = 4")
+    assert catalog.load(copy).version_hash != before

@@ -41,14 +41,43 @@ function renderPaperChoices(papers) {
     .join("");
 }
 
-// The results table for one response of POST /api/extract.
+const FINAL_STATES = ["completed", "failed", "cancelled"];
+
+function renderProgress(progress) {
+  const p = progress || {};
+  const total = Number(p.total) || 0;
+  const done = (Number(p.completed) || 0) + (Number(p.failed) || 0) + (Number(p.cancelled) || 0);
+  const parts = ["pending", "active", "completed", "failed", "cancelled"]
+    .filter((s) => Number(p[s]) > 0)
+    .map((s) => `${Number(p[s])} ${s}`)
+    .join(", ");
+  return `<progress max="${total}" value="${done}"></progress>
+<p class="progress-text">${done} of ${total} done${parts ? ` (${escapeHtml(parts)})` : ""}</p>`;
+}
+
+function renderJob(job) {
+  const state = escapeHtml(job.state);
+  let detail = "";
+  if (job.state === "completed") detail = escapeHtml(job.result ?? "");
+  else if (job.state === "failed") detail = `<span class="error">${escapeHtml(job.error ?? "failed")}</span>`;
+  const cancel = FINAL_STATES.includes(job.state)
+    ? ""
+    : `<button type="button" class="cancel-job" data-job="${escapeHtml(job.id)}">Cancel</button>`;
+  return `<tr><td>${escapeHtml(job.paper_id)}</td>
+<td><span class="state state-${state}">${state}</span></td>
+<td class="result">${detail}</td><td>${cancel}</td></tr>`;
+}
+
+// The jobs table for one status of GET /api/extractions/{id}.
 function renderExtraction(data) {
-  const rows = (data.results || [])
-    .map(
-      (r) => `<tr><td>${escapeHtml(r.paper_id)}</td><td class="result">${escapeHtml(r.result)}</td></tr>`,
-    )
-    .join("");
-  return `<table class="jobs"><tr><th>Paper</th><th>Result</th></tr>${rows}</table>`;
+  const jobs = Array.isArray(data.jobs) ? data.jobs : [];
+  const cancelAll =
+    data.state === "finished"
+      ? ""
+      : `<button type="button" id="cancel-extraction">Cancel all</button>`;
+  return `${renderProgress(data.progress)}${cancelAll}
+<table class="jobs"><tr><th>Paper</th><th>State</th><th>Result</th><th></th></tr>
+${jobs.map(renderJob).join("")}</table>`;
 }
 
 async function postJson(url, body) {
@@ -75,6 +104,25 @@ function chosenPapers() {
   return Array.from(document.querySelectorAll("input[name=paper]:checked")).map((el) => el.value);
 }
 
+const POLL_MS = 500;
+let current = null; // {id, timer}
+
+async function showStatus(id) {
+  const target = document.getElementById("extraction");
+  const response = await fetch(`/api/extractions/${encodeURIComponent(id)}`);
+  if (!response.ok) throw new Error(`Could not load the extraction (HTTP ${response.status}).`);
+  const data = await response.json();
+  if (current === null || current.id !== id) return; // a newer extraction took over
+  target.innerHTML = renderExtraction(data);
+  if (data.state !== "finished") current.timer = setTimeout(() => poll(id), POLL_MS);
+}
+
+function poll(id) {
+  showStatus(id).catch((err) => {
+    document.getElementById("extraction").insertAdjacentHTML("beforeend", renderError(err.message));
+  });
+}
+
 function init() {
   loadPapers();
 
@@ -90,15 +138,30 @@ function init() {
       .map((f) => f.trim())
       .filter(Boolean);
     if (paper_ids.length === 0 || fields.length === 0) return;
-    extractStatus.textContent = `Extracting from ${paper_ids.length} papers…`;
+    if (current !== null) clearTimeout(current.timer);
+    extractStatus.textContent = "";
     try {
-      extractionTarget.innerHTML = renderExtraction(
-        await postJson("/api/extract", { paper_ids, fields }),
-      );
+      const data = await postJson("/api/extractions", { paper_ids, fields });
+      current = { id: data.id, timer: null };
+      extractionTarget.innerHTML = renderExtraction(data);
+      current.timer = setTimeout(() => poll(data.id), POLL_MS);
     } catch (err) {
       extractionTarget.innerHTML = renderError(err.message);
     }
-    extractStatus.textContent = "";
+  });
+  extractionTarget.addEventListener("click", async (event) => {
+    if (current === null || !(event.target instanceof HTMLButtonElement)) return;
+    const id = current.id;
+    const jobId = event.target.dataset.job;
+    const url = jobId
+      ? `/api/extractions/${encodeURIComponent(id)}/jobs/${encodeURIComponent(jobId)}/cancel`
+      : `/api/extractions/${encodeURIComponent(id)}/cancel`;
+    if (!jobId && event.target.id !== "cancel-extraction") return;
+    event.target.disabled = true;
+    // 409: the job finished meanwhile; the next status shows how.
+    await fetch(url, { method: "POST" });
+    clearTimeout(current.timer);
+    poll(id);
   });
 
   const form = document.getElementById("ask-form");
@@ -129,6 +192,8 @@ if (typeof module !== "undefined" && module.exports) {
     renderAnswer,
     renderError,
     renderPaperChoices,
+    renderProgress,
+    renderJob,
     renderExtraction,
   };
 }

@@ -5,7 +5,7 @@ import threading
 
 import httpx
 import pytest
-from conftest import stream_answer
+from conftest import StreamResult, stream_answer
 from faultkit import reply
 
 pytestmark = pytest.mark.criterion("concurrency")
@@ -28,7 +28,7 @@ def max_overlap(records):
 def test_twenty_streams_are_served_at_once(app_url, provider):
     """serves 20 streams at the same time (no blocking call in the event loop)"""
     provider.script(default=reply("Twenty at once.", ttft=0.4, per_token=0.02))
-    results = [None] * STREAMS
+    results: list[StreamResult | None] = [None] * STREAMS
 
     def one(i):
         results[i] = stream_answer(app_url, read_timeout=15)
