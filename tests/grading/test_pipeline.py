@@ -134,11 +134,13 @@ def test_oversized_submission_is_refused_with_a_clear_error(
 def test_sandbox_unavailable_is_an_infrastructure_error_not_a_failure(
     live_interview: Interview, add_metadata: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    # A backend that cannot run on this machine: the platform's fault, retried, then
-    # reported apart from the candidate's results.
-    monkeypatch.setenv("FAULTLINE_DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    settings.SANDBOX_BACKEND = "docker"
+    # The operator never prepared the sandbox runtime: the platform's fault, retried,
+    # then reported apart from the candidate's results.
+    import sandbox
+
+    monkeypatch.setenv("FAULTLINE_SANDBOX_RUNTIME", "/nonexistent/sandbox-runtime")
+    monkeypatch.setattr(sandbox, "_backends", {})  # forget the backend built with the real one
+    settings.SANDBOX_BACKEND = "bwrap"
     monkeypatch.setattr(queue, "RETRY_BACKOFF_SECONDS", 0.01)
     put_files(live_interview, add_metadata.solution_files())
     run = services.grading_request(interview=live_interview, requested_by="candidate")
