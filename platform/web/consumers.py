@@ -307,8 +307,8 @@ class CandidateConsumer(RoomConsumer):
                 },
             )
             return
-        await self.reply(message, {"type": "saved", "path": saved.path, "version": saved.version})
-        # The save has committed: the interviewer (and the candidate's other tabs) get the text.
+        # The save has committed: the interviewer (and the candidate's other tabs)
+        # get the text first, the sender its acknowledgement right after.
         await self.to_group(
             "all",
             {
@@ -320,6 +320,7 @@ class CandidateConsumer(RoomConsumer):
                 "sent_at": message.get("sent_at"),
             },
         )
+        await self.reply(message, {"type": "saved", "path": saved.path, "version": saved.version})
 
     async def on_create_file(self, message: dict[str, Any]) -> None:
         try:

@@ -16,7 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from interviews import events
@@ -328,23 +329,30 @@ def workspace_save(
     if size > MAX_FILE_BYTES:
         raise _size_error(path, size)
     with transaction.atomic():
-        live = Interview.objects.only("state").get(pk=interview.pk)
-        _check_live(live)
-        # Compare-and-set in one UPDATE: two tabs racing on the same version
-        # cannot both win.
+        # Compare-and-set in one UPDATE (only while live, only on the version the
+        # client had): two tabs racing on the same version cannot both win.
         updated = WorkspaceFile.objects.filter(
-            interview=interview, path=path, version=base_version
+            interview=interview,
+            path=path,
+            version=base_version,
+            interview__state=Interview.State.LIVE,
         ).update(content=content, version=F("version") + 1, updated_at=timezone.now())
         if not updated:
+            _check_live(Interview.objects.only("state").get(pk=interview.pk))
             current = WorkspaceFile.objects.filter(interview=interview, path=path).first()
             raise StaleEdit(current)
-        total = sum(len(c.encode()) for c in interview.files.values_list("content", flat=True))
-        if total > MAX_TOTAL_BYTES:
-            transaction.set_rollback(True)
-            raise WorkspaceLimitError(
-                f"Your files would total {total // 1024} KB; the limit is "
-                f"{MAX_TOTAL_BYTES // 1024} KB. The last change was not saved."
-            )
+        # Characters are a cheap lower bound of bytes (a UTF-8 character is at most
+        # 4 bytes): count bytes exactly only when the total could be near the limit.
+        chars = interview.files.aggregate(n=Sum(Length("content")))["n"] or 0
+        if chars * 4 > MAX_TOTAL_BYTES:
+            contents = interview.files.values_list("content", flat=True)
+            total = sum(len(c.encode()) for c in contents)
+            if total > MAX_TOTAL_BYTES:
+                transaction.set_rollback(True)
+                raise WorkspaceLimitError(
+                    f"Your files would total {total // 1024} KB; the limit is "
+                    f"{MAX_TOTAL_BYTES // 1024} KB. The last change was not saved."
+                )
         version = base_version + 1
         if _checkpoints.due(interview.pk, path, checkpoint):
             events.record(
