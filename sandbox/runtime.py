@@ -23,6 +23,8 @@ from sandbox.spec import SandboxError
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 REQUIREMENTS = REPO_ROOT / "sandbox" / "images" / "runtime-requirements.txt"
 STAMP = "stamp"
+# Bump when the layout below changes, so prepare-runtime rebuilds.
+LAYOUT = 2
 
 ETC_FILES = {
     "passwd": (
@@ -52,7 +54,7 @@ def wanted_stamp(python: Path = SYSTEM_PYTHON) -> str:
     digest = hashlib.sha256()
     digest.update(REQUIREMENTS.read_bytes())
     digest.update(_python_version(python).encode())
-    digest.update(repr(sorted(ETC_FILES.items())).encode())
+    digest.update(repr((LAYOUT, sorted(ETC_FILES.items()))).encode())
     return digest.hexdigest()[:16]
 
 
@@ -121,6 +123,10 @@ def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = Fal
     etc.mkdir()
     for name, content in ETC_FILES.items():
         (etc / name).write_text(content)
+    # /etc is bound as one directory (every bind mount costs run time); the
+    # host's loader cache is bound over this placeholder.
+    (etc / "ld.so.cache").write_bytes(b"")
+    (etc / "localtime").symlink_to("/usr/share/zoneinfo/Etc/UTC")
     for path in [build, *build.rglob("*")]:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))

@@ -294,10 +294,8 @@ class BwrapBackend:
             elif host.is_dir():
                 args += ["--ro-bind", str(host), f"/{top}"]
         args += ["--ro-bind", str(runtime / "venv"), VENV_DIR]
-        for name in sorted(os.listdir(runtime / "etc")):
-            args += ["--ro-bind", str(runtime / "etc" / name), f"/etc/{name}"]
-        for host_etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl/certs"):
-            args += ["--ro-bind-try", host_etc, host_etc]
+        args += ["--ro-bind", str(runtime / "etc"), "/etc"]
+        args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
         args += ["--proc", "/proc", "--dev", "/dev"]
         for source, target in binds:
             args += ["--bind", str(source), target]
