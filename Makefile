@@ -29,7 +29,7 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 
 demo: migrate ## load exercises and demo accounts, interviews, graded results
-	$(PY) manage.py sync_exercises
+	$(PY) manage.py sync_exercises --keep-going
 	$(PY) manage.py seed_demo
 
 run: runtime demo ## run Faultline on this machine (embedded mode, PORT=8000)
