@@ -517,6 +517,7 @@ class CompareView:
     rows: list[ReviewRow]
     criteria: list[CompareRow]
     rubric_versions: list[str]
+    distribution: Distribution
 
 
 class CompareError(ValueError):
@@ -558,7 +559,14 @@ def compare_view(ids: Iterable[int]) -> CompareView:
                 else CompareCell(bars[cid], c.get("level_text"), str(c.get("note", "")))
             )
     versions = sorted({r.scorecard.rubric_version for r in rows if r.scorecard})
-    return CompareView(rows[0].interview.exercise, rows, list(order.values()), versions)
+    exercise = rows[0].interview.exercise
+    return CompareView(
+        exercise,
+        rows,
+        list(order.values()),
+        versions,
+        score_distribution(exercise, highlight=wanted),
+    )
 
 
 # ---------------------------------------------------------------- distribution

@@ -134,8 +134,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         view = selectors.compare_view(filters.ids)
     except selectors.CompareError as exc:
         return render(request, "review/compare.html", {"error": str(exc)}, status=400)
-    distribution = selectors.score_distribution(view.exercise, highlight=filters.ids)
-    return render(request, "review/compare.html", {"compare": view, "distribution": distribution})
+    return render(
+        request, "review/compare.html", {"compare": view, "distribution": view.distribution}
+    )
 
 
 @require_GET

@@ -120,7 +120,7 @@ def test_hiring_manager_goes_from_the_list_to_a_recorded_decision(server, browse
 
     ARTIFACTS.mkdir(exist_ok=True)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from interviews.models import Interview, TimelineEvent
 from review.models import Decision
+from tests.review.conftest import TESTS
 
 pytestmark = pytest.mark.django_db
 
@@ -302,7 +303,7 @@ def test_replay_rebuilds_the_code_at_each_moment_and_diffs_the_final(personas, m
     url = reverse("review:replay", args=[interview.pk])
 
     def source(at: int) -> str:
-        page = c.get(url, {"at": at, "file": "app/main.py"}).content.decode()
+        page = c.get(url, {"at": str(at), "file": "app/main.py"}).content.decode()
         return page.split('data-testid="source"')[1].split("</pre>")[0]
 
     # events: started, task_revealed, edit, edit, message, note, submitted, graded
@@ -384,3 +385,26 @@ def test_json_export_carries_the_whole_scorecard(personas, two):
     assert card["rubric_version"] == weak.scorecards.get().rubric_version
     handling = next(cr for cr in card["criteria"] if cr["id"] == "error-handling")
     assert [e["outcome"] for e in handling["evidence"]] == ["passed", "failed", "failed"]
+
+
+# ---------------------------------------------------------------- distribution
+
+
+def test_distribution_counts_every_graded_interview_of_the_exercise(personas, two, make_graded):
+    from review.selectors import score_distribution
+
+    make_graded("Sam Starter", failing={test_id for test_id, _, _ in TESTS})
+    strong, weak = two
+    dist = score_distribution(strong.exercise, highlight=[weak.pk])
+    assert dist.total == 3
+    overall = {name: score for name, score, _ in dist.scores}
+    for name, score in overall.items():
+        bin_ = next(b for b in dist.bins if name in b.candidates)
+        assert bin_.low <= score <= bin_.high
+    chart = dist.chart()
+    assert [m.name for m in chart.markers] == ["Morgan Mutant"]
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.height == 120.0 and tallest.bin.count == dist.peak
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:distribution", args=[strong.exercise.slug])).content.decode()
+    assert "3 graded interviews" in page and "<rect" in page
