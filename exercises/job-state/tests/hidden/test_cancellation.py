@@ -9,7 +9,7 @@ from jobclient import MAX_ACTIVE, calls_for, cancel, cancel_job, create, job_for
 LONG = 6.0  # provider answers that would arrive long after the cancel
 
 
-@pytest.mark.criterion("cancellation")
+@pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_stops_active_and_queued_jobs(app, provider):
     """cancelling an extraction closes its running model calls and never starts the queued ones"""
     provider.script(default=reply(ttft=LONG))
@@ -32,7 +32,7 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
     assert {j["state"] for j in wait_for(app, body["id"])["jobs"]} == {"cancelled"}
 
 
-@pytest.mark.criterion("cancellation")
+@pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_one_job(app, provider):
     """cancelling one job stops its model call and leaves the others running"""
     provider.script(default=reply("kept", ttft=0.5))
@@ -54,7 +54,7 @@ def test_cancel_one_job(app, provider):
     assert job_for(done, "p1")["result"] == "kept"
 
 
-@pytest.mark.criterion("cancellation")
+@pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_frees_slots_for_other_work(app, provider):
     """after a cancel, other extractions get the freed slots right away"""
     provider.script(*(reply(ttft=LONG) for _ in range(MAX_ACTIVE)), default=reply("next"))
@@ -67,7 +67,7 @@ def test_cancel_frees_slots_for_other_work(app, provider):
     assert {j["state"] for j in done["jobs"]} == {"completed"}, summary(done)
 
 
-@pytest.mark.criterion("cancellation")
+@pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
     """cancelling keeps finished results, and cancelling twice changes nothing"""
     provider.script(reply("finished first", ttft=0.0), default=reply(ttft=LONG))

@@ -13,7 +13,7 @@ def gaps(calls):
     return [b.started_at - a.finished_at for a, b in itertools.pairwise(calls)]
 
 
-@pytest.mark.criterion("retries")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_retries_rate_limit_after_retry_after(app, provider):
     """retries a 429 and waits at least as long as its Retry-After says"""
     provider.script(status(429, retry_after=1), reply("after the rate limit"))
@@ -27,7 +27,7 @@ def test_retries_rate_limit_after_retry_after(app, provider):
     assert gaps(calls)[0] >= 0.9, f"retried {gaps(calls)[0]:.2f} s after a 429 with Retry-After: 1"
 
 
-@pytest.mark.criterion("retries")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_retries_unavailable(app, provider):
     """retries 503 and 500 until the provider answers"""
     provider.script(status(503), status(500), reply("third time lucky"))
@@ -38,7 +38,7 @@ def test_retries_unavailable(app, provider):
     assert len(calls_for(provider, "p2")) == 3
 
 
-@pytest.mark.criterion("retries")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_gives_up_after_the_attempt_budget(app, provider):
     """gives up after EXTRACT_MAX_ATTEMPTS calls when the provider stays unavailable"""
     provider.script(default=status(503))
@@ -53,7 +53,7 @@ def test_gives_up_after_the_attempt_budget(app, provider):
     )
 
 
-@pytest.mark.criterion("retries")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_backs_off_between_attempts(app, provider):
     """waits longer before each retry (exponential backoff from EXTRACT_BACKOFF_BASE_SECONDS)"""
     provider.script(default=status(503))
@@ -68,7 +68,7 @@ def test_backs_off_between_attempts(app, provider):
         assert wait >= 0.8 * floor, f"retry {n} came {wait:.3f} s after, expected >= {floor:g} s"
 
 
-@pytest.mark.criterion("retries")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_fails_fast_on_client_errors(app, provider):
     """does not retry 400, 401, 403, 404 or 422: one call, then failed"""
     codes = [400, 401, 403, 404, 422]

@@ -5,7 +5,7 @@ from faultkit import hang, reply
 from jobclient import JOB_TIMEOUT, MAX_ACTIVE, calls_for, create, wait_for
 
 
-@pytest.mark.criterion("timeouts")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_stuck_jobs_time_out_and_free_their_slots(app, provider):
     """fails jobs whose provider never answers, closes those calls, and runs the queued jobs"""
     provider.script(*(hang() for _ in range(MAX_ACTIVE)), default=reply("queued one", ttft=0.05))
@@ -26,7 +26,7 @@ def test_stuck_jobs_time_out_and_free_their_slots(app, provider):
         assert job["state"] == "completed", f"a queued job should run once a slot frees: {job}"
 
 
-@pytest.mark.criterion("timeouts")
+@pytest.mark.criterion("timeouts-and-retries")
 def test_slow_answer_within_the_deadline_completes(app, provider):
     """lets a slow but healthy answer finish inside EXTRACT_JOB_TIMEOUT_SECONDS"""
     provider.script(reply("slow but fine", ttft=JOB_TIMEOUT * 0.4))
