@@ -455,8 +455,12 @@ class BwrapBackend:
                 status += chunk
         match = _EXIT_CODE.search(status)
         exit_code: int | None = int(match.group(1)) if match else None
+        reason = party.stderr.text().strip().splitlines()
+        if exit_code is None and reason and reason[-1].startswith("bwrap: execvp "):
+            # The command itself cannot be executed: the party's fault, reported
+            # the way a shell does (127 not found, 126 not executable).
+            exit_code = 127 if reason[-1].endswith("No such file or directory") else 126
         if exit_code is None and not (party.killed or party.timed_out):
-            reason = party.stderr.text().strip().splitlines()
             raise SandboxError(
                 f"bwrap failed (status {party.proc.returncode}): "
                 f"{reason[-1] if reason else 'no message'}"

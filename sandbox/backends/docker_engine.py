@@ -59,7 +59,10 @@ LABEL = "faultline.sandbox"
 INBOX = "/faultline/in"
 # Containers older than this are stale whoever owns them (no run lasts that long).
 STALE_AFTER_SECONDS = 6 * 3600
+# The command always starts through sh, so a command that cannot be executed is
+# the party's exit status 126/127, as in a shell, not an engine error.
 _COPY_IN = 'cp -R "$0"/. . || exit 125; exec "$@"'
+_EXEC = 'exec "$@"'
 
 
 @dataclass
@@ -275,10 +278,10 @@ class DockerBackend:
     ) -> str:
         labels = {LABEL: "1", "faultline.run": run_id, "faultline.owner": self._owner}
         mounts = []
-        command = list(party.command)
+        command = ["/bin/sh", "-c", _EXEC, "sh", *party.command]
         if party.files:
             mounts.append(Mount(INBOX, None, type="volume", labels=labels))
-            command = ["/bin/sh", "-c", _COPY_IN, INBOX, *command]
+            command = ["/bin/sh", "-c", _COPY_IN, INBOX, *party.command]
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
         disk = f"size={limits.disk_mb}m,nr_inodes={max(4096, 2 * limits.max_files + 256)}"

@@ -54,6 +54,15 @@ def test_exit_code_and_both_streams_are_reported(backend: str) -> None:
     assert (result.app.exit_code, result.app.stdout, result.app.stderr) == (3, "out\n", "err\n")
 
 
+def test_a_command_that_cannot_run_is_the_partys_exit_status(backend: str) -> None:
+    spec = RunSpec(app=Party(command=["./missing.sh"], files={"other.txt": b""}), limits=SMALL)
+    assert contained(backend, spec).app.exit_code == 127
+    spec = RunSpec(app=Party(command=["/no/such/binary"]), limits=SMALL)
+    assert contained(backend, spec).app.exit_code == 127
+    spec = RunSpec(app=Party(command=["./data.txt"], files={"data.txt": b"x"}), limits=SMALL)
+    assert contained(backend, spec).app.exit_code == 126
+
+
 def test_runtime_has_python_packages_and_node(backend: str) -> None:
     code = (
         "import sys, fastapi, uvicorn, httpx, pytest, anyio, pydantic, hypothesis, pytest_asyncio;"
