@@ -60,6 +60,13 @@ def announce(run: TestRun) -> None:
     )
 
 
+def announce_queue(limit: int = 50) -> None:
+    """Tell every waiting run its new place in the queue (a run ahead of it started)."""
+    waiting = TestRun.objects.filter(state=TestRun.State.QUEUED).order_by("created_at")[:limit]
+    for run in waiting:
+        announce(run)
+
+
 def one_test_finished(run: TestRun, test: dict[str, Any]) -> None:
     audience = "all" if run.kind == TestRun.Kind.VISIBLE else "staff"
     broadcast(

@@ -135,6 +135,7 @@ def _claim(run_id: int) -> TestRun | None:
             update_fields=["state", "attempts", "started_at", "heartbeat_at", "tests", "result"]
         )
         progress.announce(run)
+        progress.announce_queue()
     return run
 
 
