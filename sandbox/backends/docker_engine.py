@@ -59,10 +59,15 @@ LABEL = "faultline.sandbox"
 INBOX = "/faultline/in"
 # Containers older than this are stale whoever owns them (no run lasts that long).
 STALE_AFTER_SECONDS = 6 * 3600
-# The command always starts through sh, so a command that cannot be executed is
-# the party's exit status 126/127, as in a shell, not an engine error.
-_COPY_IN = 'cp -R "$0"/. . || exit 125; exec "$@"'
-_EXEC = 'exec "$@"'
+# Every command starts through this: copy the files in ($1, when given) and run
+# the command under a backstop `timeout` ($2 seconds), so that a container whose
+# harness was killed stops by itself even before a sweep removes it. Through sh
+# and timeout, a command that cannot be executed is exit status 126/127, as in a
+# shell, not an engine error.
+_ENTRY = (
+    '[ -z "$1" ] || cp -R "$1"/. . || exit 125; t="$2"; shift 2; exec timeout -s KILL "$t" "$@"'
+)
+BACKSTOP_EXTRA_SECONDS = 30
 
 
 @dataclass
@@ -278,10 +283,11 @@ class DockerBackend:
     ) -> str:
         labels = {LABEL: "1", "faultline.run": run_id, "faultline.owner": self._owner}
         mounts = []
-        command = ["/bin/sh", "-c", _EXEC, "sh", *party.command]
         if party.files:
             mounts.append(Mount(INBOX, None, type="volume", labels=labels))
-            command = ["/bin/sh", "-c", _COPY_IN, INBOX, *party.command]
+        backstop = int(limits.wall_seconds) + BACKSTOP_EXTRA_SECONDS
+        inbox = INBOX if party.files else ""
+        command = ["/bin/sh", "-c", _ENTRY, "faultline", inbox, str(backstop), *party.command]
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
         disk = f"size={limits.disk_mb}m,nr_inodes={max(4096, 2 * limits.max_files + 256)}"
