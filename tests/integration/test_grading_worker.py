@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,18 @@ def test_a_worker_killed_mid_run_is_retried_and_scores_once(
     assert run.attempts >= 2, "the run was taken over after the worker died"
     assert Scorecard.objects.filter(interview=interview).count() == 1
     assert Scorecard.objects.get(test_run=run).overall == 100.0
+
+    def no_sandbox_left() -> bool:
+        listed = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", "label=faultline.sandbox=1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return listed.stdout.strip() == ""
+
+    # The killed process's containers are swept by its successor, not leaked.
+    wait_for(no_sandbox_left, timeout=30, what="the dead run's containers to be removed")
 
 
 @pytest.mark.asyncio
