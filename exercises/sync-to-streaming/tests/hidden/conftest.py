@@ -77,25 +77,24 @@ class _SSEReader:
         self._buffer = ""
         self._name = ""
         self._data: list[str] = []
+        self._skip_lf = False
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str, str]]:
         self._buffer += self._decoder.decode(chunk)
         while True:
-            cut = min(
-                (i for i in (self._buffer.find("\n"), self._buffer.find("\r")) if i >= 0),
-                default=-1,
-            )
-            if cut < 0:
+            if self._skip_lf and self._buffer:
+                # \r\n is one line ending, even when a chunk ends between the two.
+                self._skip_lf = False
+                if self._buffer[0] == "\n":
+                    self._buffer = self._buffer[1:]
+                    continue
+            ends = [i for i in (self._buffer.find("\n"), self._buffer.find("\r")) if i >= 0]
+            if not ends:
                 return
-            line = self._buffer[:cut]
-            # \r\n is one line ending; wait for more bytes if a chunk ends on \r.
-            if self._buffer[cut] == "\r":
-                if cut + 1 == len(self._buffer):
-                    return
-                skip = 2 if self._buffer[cut + 1] == "\n" else 1
-            else:
-                skip = 1
-            self._buffer = self._buffer[cut + skip :]
+            cut = min(ends)
+            line, ending = self._buffer[:cut], self._buffer[cut]
+            self._buffer = self._buffer[cut + 1 :]
+            self._skip_lf = ending == "\r"
             event = self._line(line)
             if event is not None:
                 yield event

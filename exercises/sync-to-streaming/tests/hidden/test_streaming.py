@@ -36,7 +36,8 @@ def test_tokens_arrive_incrementally_and_in_order(app_url, provider):
     assert result.status == 200, result.describe()
     assert result.text == ANSWER, f"tokens joined give {result.text!r}, expected {ANSWER!r}"
     progress = [e.provider_chunks for e in result.tokens if not e.provider_finished]
-    assert len(set(progress)) >= WORDS // 2, (
+    # A buffering app shows none: every token arrives after the provider finished.
+    assert len(set(progress)) >= 3, (
         f"tokens should trickle in as the provider sends them; while the provider was "
         f"streaming the client saw tokens at only {len(set(progress))} distinct points"
     )

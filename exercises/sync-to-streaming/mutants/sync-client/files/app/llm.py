@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -38,7 +38,7 @@ class LLMError(Exception):
     `status_code` is what the JSON API answers; `code` is what an event stream reports."""
 
     status_code = 502
-    code = "provider_error"
+    code: Literal["timeout", "provider_error"] = "provider_error"
 
 
 class LLMUnavailable(LLMError):

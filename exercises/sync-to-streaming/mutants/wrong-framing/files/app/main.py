@@ -104,12 +104,7 @@ async def answer_events(llm: LLMClient, question: str, chosen: list[Paper]) -> A
             else:
                 yield sse("token", TokenEvent(text=item))
     except LLMError as exc:
-        yield sse(
-            "error",
-            ErrorEvent(
-                error=str(exc), code="timeout" if exc.code == "timeout" else "provider_error"
-            ),
-        )
+        yield sse("error", ErrorEvent(error=str(exc), code=exc.code))
         return
     except Exception:
         # The response has started (status 200 is gone), so a bug must still end the
