@@ -347,6 +347,17 @@ class ReplayEvent:
     detail: str
     path: str
 
+    @property
+    def kind_label(self) -> str:
+        return self.kind.replace("_", " ")
+
+    @property
+    def clock(self) -> str:
+        """Time since the interview started, as m:ss (h:mm:ss past an hour)."""
+        minutes, seconds = divmod(self.offset_seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
 
 @dataclass
 class ReplayView:
@@ -612,20 +623,26 @@ class Distribution:
                     bin=b,
                 )
             )
-        markers = [
-            ChartMarker(
-                x=round(CHART_LEFT + CHART_PLOT_WIDTH * score / 100, 1), name=name, score=score
+        # One label row per marker, so names of close scores never overlap.
+        marked = sorted((score, name) for name, score, highlighted in self.scores if highlighted)
+        markers = []
+        for row, (score, name) in enumerate(marked):
+            x = round(CHART_LEFT + CHART_PLOT_WIDTH * score / 100, 1)
+            anchor = "end" if score > 70 else "start" if score < 30 else "middle"
+            markers.append(
+                ChartMarker(
+                    x=x, name=name, score=score, label_y=CHART_LABELS_TOP + 13 * row, anchor=anchor
+                )
             )
-            for name, score, highlighted in self.scores
-            if highlighted
-        ]
         ticks = [(round(CHART_LEFT + CHART_PLOT_WIDTH * v / 100, 1), v) for v in range(0, 101, 20)]
-        return Chart(bars=bars, markers=markers, ticks=ticks, peak=peak)
+        height = int(CHART_LABELS_TOP + 13 * len(markers) + 6)
+        return Chart(bars=bars, markers=markers, ticks=ticks, peak=peak, height=height)
 
 
 CHART_LEFT, CHART_TOP = 36.0, 24.0
 CHART_PLOT_WIDTH, CHART_PLOT_HEIGHT = 440.0, 120.0
 CHART_WIDTH, CHART_HEIGHT = 500, 190
+CHART_LABELS_TOP = CHART_TOP + CHART_PLOT_HEIGHT + 34
 
 
 @dataclass
@@ -643,6 +660,8 @@ class ChartMarker:
     x: float
     name: str
     score: float
+    label_y: float
+    anchor: str
 
 
 @dataclass

@@ -184,7 +184,7 @@ def test_hiring_manager_goes_from_the_list_to_a_recorded_decision(server, browse
     expect(source).to_contain_text("metadata")  # the candidate's final code
     expect(page.locator(".rv-tl-current")).to_contain_text("graded")
     assert page.locator(".rv-diff").count() > 0
-    page.screenshot(path=str(ARTIFACTS / "review-replay.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "review-replay.png"))
     page.go_back()
 
     # The decision: hold, with a comment, recorded with who and when.
