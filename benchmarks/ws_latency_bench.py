@@ -136,10 +136,10 @@ async def candidate(
         state = json.loads(await ws.recv())
         main = next(f for f in state["files"] if f["path"] == "app/main.py")
         version, text = main["version"], main["content"]
-        await asyncio.sleep(random.random() * interval)  # noqa: S311 - spread the start
+        await asyncio.sleep(random.random() * interval)
         while time.perf_counter() < stop:
             tick = time.perf_counter()
-            text += random.choice("abcdefgh \n")  # noqa: S311 - typing, not crypto
+            text += random.choice("abcdefgh \n")
             sent += 1
             await ws.send(
                 json.dumps(
