@@ -199,7 +199,7 @@ def app(app_url: str) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def candidate_dir() -> Path:
     return Path(_env("FAULTLINE_CANDIDATE_DIR", ".")).resolve()
 
@@ -239,9 +239,10 @@ class JsModule:
         return result["value"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def js(candidate_dir: Path) -> Any:
-    """`js("static/app.js").call("renderAnswer", payload)` -> the function's return value."""
+    """`js("static/app.js").call("renderAnswer", payload)` -> the function's return value;
+    `.call_many([(fn, args), ...])` runs several calls in one node process."""
     return lambda relpath: JsModule(candidate_dir / relpath)
 
 

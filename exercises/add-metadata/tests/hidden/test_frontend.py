@@ -18,42 +18,58 @@ FULL = {
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-def render(js, payload):
-    html = js("static/app.js").call("renderAnswer", payload)
+HOSTILE_PAYLOAD = {
+    **FULL,
+    "answer": "<script>alert(1)</script>",
+    "metadata": {**FULL["metadata"], "model": HOSTILE, "created_at": HOSTILE},
+}
+CASES = {
+    "full": FULL,
+    "no-metadata": {k: v for k, v in FULL.items() if k != "metadata"},
+    "null-usage": {**FULL, "metadata": {**FULL["metadata"], "usage": None}},
+    "hostile": HOSTILE_PAYLOAD,
+}
+
+
+@pytest.fixture(scope="module")
+def rendered(js):
+    """Every case rendered in one node process (node start-up dominates)."""
+    results = js("static/app.js").call_many([("renderAnswer", [p]) for p in CASES.values()])
+    return dict(zip(CASES, results, strict=True))
+
+
+def render(rendered, case):
+    result = rendered[case]
+    if not result["ok"]:
+        pytest.fail(f"renderAnswer threw: {result['error']}", pytrace=False)
+    html = result["value"]
     assert isinstance(html, str), f"renderAnswer should return an HTML string, got {html!r}"
     return html
 
 
-def test_shows_metadata(js):
+def test_shows_metadata(rendered):
     """shows the model, latency and token usage in the answer card"""
-    html = render(js, FULL)
+    html = render(rendered, "full")
     assert "fake-gpt-4o-2024-08-06" in html
     assert "1234" in html
     assert "77" in html
 
 
-def test_renders_without_metadata(js):
+def test_renders_without_metadata(rendered):
     """renders an answer from a server that sends no metadata"""
-    payload = {k: v for k, v in FULL.items() if k != "metadata"}
-    html = render(js, payload)
+    html = render(rendered, "no-metadata")
     assert "Retrieval helps" in html
     assert "undefined" not in html and "NaN" not in html
 
 
-def test_renders_with_null_usage(js):
+def test_renders_with_null_usage(rendered):
     """renders an answer whose usage is null"""
-    payload = {**FULL, "metadata": {**FULL["metadata"], "usage": None}}
-    html = render(js, payload)
+    html = render(rendered, "null-usage")
     assert "fake-gpt-4o-2024-08-06" in html
     assert "undefined" not in html and "NaN" not in html
 
 
-def test_escapes_hostile_strings(js):
+def test_escapes_hostile_strings(rendered):
     """escapes hostile strings from the server (no HTML injection)"""
-    payload = {
-        **FULL,
-        "answer": "<script>alert(1)</script>",
-        "metadata": {**FULL["metadata"], "model": HOSTILE, "created_at": HOSTILE},
-    }
-    html = render(js, payload)
+    html = render(rendered, "hostile")
     assert "<img" not in html and "<script" not in html, f"raw HTML from the server: {html}"

@@ -32,11 +32,11 @@ from jobclient import (
 def test_states_and_counts_agree_throughout(app, provider):
     """every job is always in exactly one known state and the counts add up, all the way through"""
     provider.script(
-        reply("a", ttft=0.3),
+        reply("a", ttft=0.2),
         status(400),
         status(503),
-        reply("b", ttft=0.2),
-        default=reply("c", ttft=0.25),
+        reply("b", ttft=0.15),
+        default=reply("c", ttft=0.15),
     )
     body = create(app, ["p1", "p2", "p3", "p4", "p5", "p6"])
     observe = Observer()
@@ -75,7 +75,7 @@ def test_terminal_states_are_final(app, provider):
     assert single.status_code in {200, 409}, f"cancelling a finished job: {single.status_code}"
     cancel(app, body["id"])
     cancel(app, failed["id"])
-    time.sleep(0.2)
+    time.sleep(0.1)
     assert job_for(wait_for(app, body["id"]), "p1")["state"] == "completed"
     assert job_for(wait_for(app, body["id"]), "p1")["result"] == "done"
     assert job_for(wait_for(app, failed["id"]), "p2")["state"] == "failed"
@@ -84,8 +84,8 @@ def test_terminal_states_are_final(app, provider):
 # -- property-based: random extractions, provider outcomes and cancellations --
 
 OUTCOMES = {
-    "ok": lambda i: reply(f"result {i}", ttft=0.03),
-    "slow": lambda i: reply(f"slow result {i}", ttft=0.25),
+    "ok": lambda i: reply(f"result {i}", ttft=0.02),
+    "slow": lambda i: reply(f"slow result {i}", ttft=0.15),
     "429": lambda i: status(429, retry_after=0),
     "503": lambda i: status(503),
     "500": lambda i: status(500),
@@ -130,7 +130,7 @@ def _expected_without_cancel(calls):
 
 @pytest.mark.criterion("data-modelling")
 @settings(
-    max_examples=6,
+    max_examples=5,
     derandomize=True,
     deadline=None,
     database=None,
@@ -143,7 +143,7 @@ def test_random_runs_keep_the_invariants(app, provider, scenario):
     sizes, outcomes, cancels = scenario
     provider.reset()
     provider.script(
-        *(OUTCOMES[o](i) for i, o in enumerate(outcomes)), default=reply("fine", ttft=0.03)
+        *(OUTCOMES[o](i) for i, o in enumerate(outcomes)), default=reply("fine", ttft=0.02)
     )
     papers = iter(PAPERS)
     extractions = [create(app, [next(papers) for _ in range(n)]) for n in sizes]

@@ -29,7 +29,7 @@ def test_stuck_jobs_time_out_and_free_their_slots(app, provider):
 @pytest.mark.criterion("timeouts-and-retries")
 def test_slow_answer_within_the_deadline_completes(app, provider):
     """lets a slow but healthy answer finish inside EXTRACT_JOB_TIMEOUT_SECONDS"""
-    provider.script(reply("slow but fine", ttft=JOB_TIMEOUT * 0.4))
+    provider.script(reply("slow but fine", ttft=JOB_TIMEOUT * 0.3))
     body = create(app, ["p12"])
     job = wait_for(app, body["id"])["jobs"][0]
     assert job["state"] == "completed", job
