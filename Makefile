@@ -60,6 +60,7 @@ test: lint typecheck pytest ## everything the project checks: ruff, mypy, pytest
 bench: runtime ## print the benchmark numbers
 	$(PY) benchmarks/sandbox_bench.py
 	$(PY) benchmarks/grading_bench.py
+	$(PY) benchmarks/ws_latency_bench.py --interviews 50 --seconds 20
 
 clean: ## remove the venv, the database and the sandbox runtime
 	rm -rf $(VENV) var

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import uvicorn
@@ -9,6 +11,31 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from faultline.preflight import PreflightError, run_all
+
+log = logging.getLogger(__name__)
+
+
+TIMER_SECONDS = 15.0
+
+
+def _start_interview_timer() -> None:
+    """Embedded mode has no Celery beat: end overdue interviews from a daemon thread."""
+    from django.db import close_old_connections
+
+    from interviews.tasks import end_overdue_interviews
+
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(TIMER_SECONDS):
+            try:
+                end_overdue_interviews()
+            except Exception:  # one failed tick must not stop the next
+                log.exception("ending overdue interviews failed")
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=tick, name="faultline-interview-timer", daemon=True).start()
 
 
 class Command(BaseCommand):
@@ -33,6 +60,8 @@ class Command(BaseCommand):
         if demo.exists():
             self.stdout.write(demo.read_text().replace("{base}", base).rstrip())
         self.stdout.write("Press Ctrl-C to stop.")
+        if not settings.CELERY_BROKER_URL:
+            _start_interview_timer()
         # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, lets open
         # requests finish, closes websockets and returns.
         uvicorn.run(
