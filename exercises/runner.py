@@ -33,6 +33,9 @@ LINE_PREFIX = "FAULTLINE-TEST "
 VISIBLE_DIR = ".faultline"
 LOCAL_BACKEND = "local"
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--color=no", "-o", "console_output_style=classic"]
+# Our own ini file pins pytest's rootdir and conftest cut-off, so configuration in the
+# candidate's files (pyproject.toml, a top-level conftest.py) never shapes a test run.
+PYTEST_INI = b"[pytest]\n"
 
 
 class RunnerError(Exception):
@@ -100,6 +103,7 @@ def hidden_spec(
     app_port, provider_port = ports
     candidate = _candidate(files)
     tester_files: Files = {
+        "pytest.ini": PYTEST_INI,
         **kit_files(),
         **{"tests/" + k: v for k, v in exercise.hidden_test_files().items()},
         **{"candidate/" + k: v for k, v in candidate.items()},
@@ -110,7 +114,17 @@ def hidden_spec(
         env={"LLM_BASE_URL": f"http://127.0.0.1:{provider_port}/v1"},
     )
     tester = Party(
-        command=["python3", "-m", "pytest", "-p", "faultkit.pytest_plugin", *PYTEST_ARGS, "tests"],
+        command=[
+            "python3",
+            "-m",
+            "pytest",
+            "-c",
+            "pytest.ini",
+            "-p",
+            "faultkit.pytest_plugin",
+            *PYTEST_ARGS,
+            "tests",
+        ],
         files=tester_files,
         env={
             "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
@@ -138,6 +152,7 @@ def visible_spec(
     app_port, provider_port = ports
     all_files: Files = {
         **_candidate(files),
+        f"{VISIBLE_DIR}/pytest.ini": PYTEST_INI,
         **kit_files(f"{VISIBLE_DIR}/faultkit/"),
         **{f"{VISIBLE_DIR}/tests/{k}": v for k, v in exercise.visible_test_files().items()},
     }

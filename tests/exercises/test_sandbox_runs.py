@@ -159,3 +159,11 @@ def test_cli_check_fails_on_a_broken_exercise(tmp_path):
     )
     assert proc.returncode == 2
     assert "exercise.difficulty: is 'meh'" in proc.stdout
+
+
+def test_candidate_pytest_config_does_not_shape_the_visible_run(exercise, backend):
+    files = dict(exercise.solution_files())
+    files["conftest.py"] = b"def pytest_collection_modifyitems(items):\n    items.clear()\n"
+    files["pyproject.toml"] = b'[tool.pytest.ini_options]\naddopts = "-k nothing"\n'
+    suite = run_visible(exercise, files, backend=backend)
+    assert set(suite.outcomes().values()) == {"passed"} and len(suite.outcomes()) == 2
