@@ -7,9 +7,16 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from interviews import services
+from interviews import events, services
 from interviews.exercises import starter_files
-from interviews.models import CandidateInvite, Exercise, Interview, WorkspaceFile, hash_token
+from interviews.models import (
+    CandidateInvite,
+    Exercise,
+    Interview,
+    TimelineEvent,
+    WorkspaceFile,
+    hash_token,
+)
 
 DEMO_TOKEN_FILE = "demo-invite-token"  # noqa: S105  # a file name, not a secret
 
@@ -74,12 +81,24 @@ def grade_demo_interviews(
             files = spec.solution_files()
         else:
             files = spec.mutant_files(spec.mutants[0].name)
-        for path, data in files.items():
-            WorkspaceFile.objects.update_or_create(
-                interview=interview, path=path, defaults={"content": data.decode("utf-8")}
-            )
         if interview.state == Interview.State.SCHEDULED:
             services.interview_start(interview=interview, actor=interviewer.username)
+        current = services.workspace_files(interview)
+        for path, data in sorted(files.items()):
+            text = data.decode("utf-8")
+            if current.get(path) == text:
+                continue
+            row, _ = WorkspaceFile.objects.update_or_create(
+                interview=interview, path=path, defaults={"content": text}
+            )
+            # As the room records typing, so the replay shows the code changing.
+            events.record(
+                interview,
+                TimelineEvent.Kind.EDIT,
+                actor="candidate",
+                data={"path": path, "version": row.version, "content": text},
+                notify=False,
+            )
         if interview.state == Interview.State.LIVE:
             services.interview_end(interview=interview, actor=interviewer.username)
         else:

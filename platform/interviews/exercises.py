@@ -36,6 +36,8 @@ def manifest_of(spec: catalog.Exercise) -> dict[str, Any]:
         "pm_script": spec.pm_script(),
         "rubric": spec.rubric.to_dict(),
         "rubric_version": spec.rubric.version,
+        # Kept with the version so a replay diffs against the starter the candidate got.
+        "starter_files": {p: d.decode("utf-8") for p, d in spec.starter_files().items()},
     }
 
 

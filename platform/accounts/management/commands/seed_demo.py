@@ -64,6 +64,11 @@ class Command(BaseCommand):
         if not options["skip_grading"]:
             graded = grade_demo_interviews(exercise, users["interviewer"], DEMO_GRADED)
             self.stdout.write(f"graded demo interviews: {graded}")
+        # Reviews need graded interviews even where no sandbox runs (or with --skip-grading).
+        from review.demo import demo_reviews_create
+
+        made = demo_reviews_create(exercise=exercise, interviewer=users["interviewer"])
+        self.stdout.write(f"review demo interviews: {[i.candidate_name for i in made]}")
 
         lines = [
             "  demo accounts (password: faultline-demo):",
