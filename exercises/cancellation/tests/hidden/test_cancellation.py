@@ -8,7 +8,7 @@ from answer_stream import (
 )
 from faultkit import hang, reply
 
-pytestmark = pytest.mark.criterion("cancellation")
+pytestmark = pytest.mark.criterion("cancellation-and-cleanup")
 
 LONG_ANSWER = " ".join(f"word{i}" for i in range(60))
 
