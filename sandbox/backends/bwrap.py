@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,7 +33,6 @@ from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
     APP_UID,
-    PREPARE_RUNTIME_CMD,
     REPORT_DIR,
     REPORT_MAX_BYTES,
     SANDBOX_SHM,
@@ -83,7 +82,6 @@ class _Running:
     timed_out: bool = False
     killed: bool = False
     ended: float | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class BwrapBackend:
@@ -358,8 +356,6 @@ class BwrapBackend:
             for fd in (status_r, status_w, out_r, out_w, err_r, err_w):
                 os.close(fd)
             raise SandboxError(f"cannot start bwrap: {exc}") from exc
-        finally:
-            pass
         for fd in (status_w, out_w, err_w):
             os.close(fd)
         try:
@@ -478,4 +474,4 @@ class BwrapBackend:
         )
 
 
-__all__ = ["PREPARE_RUNTIME_CMD", "BwrapBackend"]
+__all__ = ["BwrapBackend"]
