@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import papers
@@ -150,7 +150,10 @@ async def cancel_extraction(extraction_id: str, request: Request) -> ExtractionS
     "/api/extractions/{extraction_id}/jobs/{job_id}/cancel",
     responses={409: {"model": JobStatus, "description": "the job had already finished"}},
 )
-async def cancel_job(extraction_id: str, job_id: str, request: Request) -> JobStatus:
+async def cancel_job(
+    extraction_id: str, job_id: str, request: Request, response: Response
+) -> JobStatus:
+    """Cancel one job; 409 (with the job as it is) when it had already finished."""
     ex = find_extraction(request, extraction_id)
     job = ex.job(job_id)
     if job is None:
@@ -158,5 +161,5 @@ async def cancel_job(extraction_id: str, job_id: str, request: Request) -> JobSt
     runner: JobRunner = request.app.state.runner
     await runner.cancel(ex, [job])
     if job.state is not JobState.CANCELLED:
-        return JSONResponse(status_code=409, content=job_status(job).model_dump())  # type: ignore[return-value]
+        response.status_code = 409
     return job_status(job)
