@@ -77,7 +77,7 @@ def _kill_dir(directory: Path, deadline: float) -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
+        time.sleep(0.001)
 
 
 def _rmdir(directory: Path, deadline: float) -> None:
@@ -91,7 +91,7 @@ def _rmdir(directory: Path, deadline: float) -> None:
             if exc.errno != errno.EBUSY or time.monotonic() > deadline:
                 raise SandboxError(f"cannot remove cgroup {directory}: {exc}") from exc
             _kill_dir(directory, deadline)
-            time.sleep(0.005)
+            time.sleep(0.001)
 
 
 class PartyCgroup:
