@@ -50,6 +50,7 @@ function renderError(message) {
 function createEventParser(onEvent) {
   const decoder = new TextDecoder();
   let buffer = "";
+  let carriage = false; // a chunk ended on \r, which may be the first half of \r\n
   function dispatch(block) {
     let event = "message";
     const data = [];
@@ -66,7 +67,10 @@ function createEventParser(onEvent) {
   }
   return {
     push(bytes) {
-      buffer += decoder.decode(bytes, { stream: true }).replace(/\r\n?/g, "\n");
+      let text = (carriage ? "\r" : "") + decoder.decode(bytes, { stream: true });
+      carriage = text.endsWith("\r");
+      if (carriage) text = text.slice(0, -1);
+      buffer += text.replace(/\r\n?/g, "\n");
       let end;
       while ((end = buffer.indexOf("\n\n")) !== -1) {
         dispatch(buffer.slice(0, end));
