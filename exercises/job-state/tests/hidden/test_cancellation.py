@@ -4,14 +4,31 @@ import time
 
 import pytest
 from faultkit import reply
-from jobclient import MAX_ACTIVE, calls_for, cancel, cancel_job, create, job_for, summary, wait_for
+from jobclient import (
+    MAX_ACTIVE,
+    calls_for,
+    cancel,
+    cancel_job,
+    cancel_supported,
+    create,
+    job_for,
+    summary,
+    wait_for,
+)
 
 LONG = 6.0  # provider answers that would arrive long after the cancel
+
+
+def require_cancel(app, provider):
+    # Fail before starting minutes of work that nothing could stop.
+    if not cancel_supported(app, provider):
+        pytest.fail("POST /api/extractions/{id}/cancel is not there", pytrace=False)
 
 
 @pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_stops_active_and_queued_jobs(app, provider):
     """cancelling an extraction closes its running model calls and never starts the queued ones"""
+    require_cancel(app, provider)
     provider.script(default=reply(ttft=LONG))
     papers = ["p1", "p2", "p3", "p4", "p5"]
     body = create(app, papers)
@@ -35,6 +52,7 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
 @pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_one_job(app, provider):
     """cancelling one job stops its model call and leaves the others running"""
+    require_cancel(app, provider)
     provider.script(default=reply("kept", ttft=0.5))
     body = create(app, ["p1", "p2", "p3"])
     assert provider.wait_until(lambda rs: len(rs) == 3, timeout=5)
@@ -57,6 +75,7 @@ def test_cancel_one_job(app, provider):
 @pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_frees_slots_for_other_work(app, provider):
     """after a cancel, other extractions get the freed slots right away"""
+    require_cancel(app, provider)
     provider.script(*(reply(ttft=LONG) for _ in range(MAX_ACTIVE)), default=reply("next"))
     first = create(app, [f"p{i}" for i in range(1, MAX_ACTIVE + 1)])
     assert provider.wait_until(lambda rs: len(rs) == MAX_ACTIVE, timeout=5)
@@ -70,6 +89,7 @@ def test_cancel_frees_slots_for_other_work(app, provider):
 @pytest.mark.criterion("cancellation-and-cleanup")
 def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
     """cancelling keeps finished results, and cancelling twice changes nothing"""
+    require_cancel(app, provider)
     provider.script(reply("finished first", ttft=0.0), default=reply(ttft=LONG))
     body = create(app, ["p1"])
     wait_for(app, body["id"])

@@ -13,12 +13,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jobclient import (
     MAX_ATTEMPTS,
+    NO_CANCEL,
+    NOT_THERE,
     RETRYABLE,
     TERMINAL,
     Observer,
     calls_for,
     cancel,
     cancel_job,
+    cancel_supported,
     create,
     invariant_problems,
     job_for,
@@ -48,6 +51,8 @@ def test_states_and_counts_agree_throughout(app, provider):
 @pytest.mark.criterion("data-modelling")
 def test_counts_add_up_after_cancel(app, provider):
     """after cancelling active and queued jobs, each is counted once, as cancelled"""
+    if not cancel_supported(app, provider):
+        pytest.skip(NO_CANCEL)
     provider.script(default=reply(ttft=5.0))
     body = create(app, ["p1", "p2", "p3", "p4", "p5"])
     assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5), "no job became active"
@@ -72,9 +77,11 @@ def test_terminal_states_are_final(app, provider):
     assert job["state"] == "completed", job
     assert failed_done["jobs"][0]["state"] == "failed", failed_done
     single = cancel_job(app, body["id"], job["id"])
-    assert single.status_code in {200, 409}, f"cancelling a finished job: {single.status_code}"
-    cancel(app, body["id"])
+    whole = cancel(app, body["id"])
     cancel(app, failed["id"])
+    if single.status_code in NOT_THERE and whole.status_code in NOT_THERE:
+        pytest.skip(NO_CANCEL)
+    assert single.status_code in {200, 409} | NOT_THERE, f"cancelling a finished job: {single}"
     time.sleep(0.1)
     assert job_for(wait_for(app, body["id"]), "p1")["state"] == "completed"
     assert job_for(wait_for(app, body["id"]), "p1")["result"] == "done"
@@ -158,6 +165,8 @@ def test_random_runs_keep_the_invariants(app, provider, scenario):
         target = extractions[which % len(extractions)]
         if job_index is None:
             response = cancel(app, target["id"])
+            if response.status_code in NOT_THERE:
+                continue  # no cancel yet: the run checks the other invariants
             assert response.status_code == 200, f"cancel answered {response.status_code}"
             after = response.json()
             observe(after)
@@ -167,6 +176,8 @@ def test_random_runs_keep_the_invariants(app, provider, scenario):
         else:
             job = target["jobs"][job_index % len(target["jobs"])]
             response = cancel_job(app, target["id"], job["id"])
+            if response.status_code in NOT_THERE:
+                continue
             assert response.status_code in {200, 409}, f"job cancel: {response.status_code}"
             state = response.json().get("state")
             assert state in TERMINAL, f"cancelling a job left it {state!r}"

@@ -1,0 +1,35 @@
+"""Per-test cleanup for the job-state hidden suite."""
+
+import time
+
+import httpx
+import jobclient
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_work(app_url):
+    """Stop whatever a test left running, so it cannot leak into the next test.
+
+    The reference has finished everything by then (one GET per extraction); an app
+    without a working cancel gets a bounded wait for its jobs to end on their own.
+    """
+    jobclient.CREATED.clear()
+    yield
+    ids = list(jobclient.CREATED)
+    jobclient.CREATED.clear()
+    deadline = time.monotonic() + jobclient.JOB_TIMEOUT + 2
+    with httpx.Client(base_url=app_url, timeout=5.0) as client:
+        for extraction_id in ids:
+            cancelled = False
+            while time.monotonic() < deadline:
+                try:
+                    body = client.get(f"/api/extractions/{extraction_id}").json()
+                    if jobclient.finished(body):
+                        break
+                    if not cancelled:
+                        client.post(f"/api/extractions/{extraction_id}/cancel")
+                        cancelled = True
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                    break
+                time.sleep(0.05)
