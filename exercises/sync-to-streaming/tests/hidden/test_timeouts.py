@@ -7,7 +7,7 @@ import pytest
 from conftest import assert_error_event, stream_answer
 from faultkit import hang, reply
 
-pytestmark = pytest.mark.criterion("timeouts")
+pytestmark = pytest.mark.criterion("timeouts-and-retries")
 
 ANSWER = "Retrieval reduces hallucination when passages are relevant [p1]."
 
