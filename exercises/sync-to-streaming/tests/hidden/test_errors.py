@@ -39,9 +39,12 @@ def test_malformed_chunk_gives_error_event(app_url, raw_upstream):
 
 def test_in_band_provider_error_gives_error_event(app_url, raw_upstream):
     """reports an error event when the provider sends an error object mid-stream"""
+    # The rest of the stream looks complete: only the error object says otherwise.
     raw_upstream(
         (0, chunk("Retrieval")),
         (0.05, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'),
+        (0.05, chunk(" helps.", finish="stop")),
+        (0, DONE),
     )
     assert_error_event(stream_answer(app_url))
 
