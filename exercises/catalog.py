@@ -27,6 +27,7 @@ IGNORED_PARTS = {
     ".pytest_cache",
     ".mypy_cache",
     ".ruff_cache",
+    ".hypothesis",
     "node_modules",
     ".DS_Store",
 }

@@ -10,6 +10,13 @@ const vm = require("vm");
 function escapeText(s) {
   return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
+// The inverse of what a browser's serializer escapes, so textContent reads back
+// exactly what was written: `el.textContent += more` must not double-escape.
+function unescapeText(s) {
+  return s
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'").replace(/&nbsp;/g, "\u00a0").replace(/&amp;/g, "&");
+}
 function escapeAttr(s) {
   return escapeText(s).replace(/"/g, "&quot;");
 }
@@ -28,7 +35,7 @@ class Element {
   }
   get innerHTML() { return this._html; }
   set innerHTML(v) { this._html = String(v); this.children = []; }
-  get textContent() { return this._html.replace(/<[^>]*>/g, ""); }
+  get textContent() { return unescapeText(this._html.replace(/<[^>]*>/g, "")); }
   set textContent(v) { this._html = escapeText(v === null || v === undefined ? "" : v); this.children = []; }
   get innerText() { return this.textContent; }
   set innerText(v) { this.textContent = v; }
