@@ -75,7 +75,9 @@ def visible_run_request(*, interview: Interview, requested_by: str) -> TestRun:
 def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
     """Submit (or the end of the interview): queue the hidden suite on the workspace as it is.
 
-    Idempotent: the same files under the same suite version are graded once.
+    Idempotent: the same files under the same suite version are graded once. A
+    run the platform gave up on (state error) is queued again: infrastructure
+    failures must never cost the candidate their grade.
     """
     with transaction.atomic():
         snapshot = _snapshot(interview)
@@ -95,6 +97,15 @@ def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
             )
             progress.announce(run)
             queue.enqueue_after_commit(run.pk)
+        elif run.state == TestRun.State.ERROR:
+            run = TestRun.objects.select_for_update().get(pk=run.pk)
+            if run.state == TestRun.State.ERROR:
+                run.state = TestRun.State.QUEUED
+                run.infra_error = ""
+                run.finished_at = None
+                run.save(update_fields=["state", "infra_error", "finished_at"])
+                progress.announce(run)
+                queue.enqueue_after_commit(run.pk)
     return run
 
 

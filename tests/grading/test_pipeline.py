@@ -155,6 +155,16 @@ def test_sandbox_unavailable_is_an_infrastructure_error_not_a_failure(
     candidate_view = run_view(run, staff=False)
     assert "not your code's fault" in candidate_view["infra_error"]
 
+    # Once the sandbox is back, asking again grades the same files: nothing is lost.
+    monkeypatch.delenv("FAULTLINE_SANDBOX_RUNTIME")
+    monkeypatch.setattr(sandbox, "_backends", {})
+    again = services.grading_request(interview=live_interview, requested_by="operator")
+    assert again.pk == run.pk
+    queue.wait_idle()
+    run.refresh_from_db()
+    assert run.state == TestRun.State.PASSED and run.infra_error == ""
+    assert Scorecard.objects.get(test_run=run).overall == 100.0
+
 
 @pytest.mark.asyncio
 async def test_progress_events_arrive_in_order_and_hidden_details_stay_with_staff(
