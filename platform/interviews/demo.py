@@ -21,6 +21,19 @@ from interviews.models import (
 DEMO_TOKEN_FILE = "demo-invite-token"  # noqa: S105  # a file name, not a secret
 
 
+def _schedule(
+    exercise: Exercise, interviewer: User, name: str, email: str
+) -> tuple[Interview, str]:
+    return services.interview_create(
+        exercise=exercise,
+        candidate_name=name,
+        candidate_email=email,
+        interviewers=[interviewer],
+        created_by=interviewer,
+        starter_files=starter_files(exercise.slug),
+    )
+
+
 def demo_interview_link(exercise: Exercise, interviewer: User, candidate: tuple[str, str]) -> str:
     """The invite path of the demo interview, creating the interview or a new invite if needed.
 
@@ -31,14 +44,7 @@ def demo_interview_link(exercise: Exercise, interviewer: User, candidate: tuple[
     token_file = Path(settings.VAR_DIR) / DEMO_TOKEN_FILE
     interview = Interview.objects.filter(candidate_email=email, exercise=exercise).first()
     if interview is None:
-        interview, token = services.interview_create(
-            exercise=exercise,
-            candidate_name=name,
-            candidate_email=email,
-            interviewers=[interviewer],
-            created_by=interviewer,
-            starter_files=starter_files(exercise.slug),
-        )
+        interview, token = _schedule(exercise, interviewer, name, email)
         token_file.write_text(token)
         return f"/i/{token}"
     token = token_file.read_text().strip() if token_file.exists() else ""
@@ -69,14 +75,7 @@ def grade_demo_interviews(
             results.append(f"{name}: {interview.state}")
             continue
         if interview is None:
-            interview, _ = services.interview_create(
-                exercise=exercise,
-                candidate_name=name,
-                candidate_email=email,
-                interviewers=[interviewer],
-                created_by=interviewer,
-                starter_files=starter_files(exercise.slug),
-            )
+            interview, _ = _schedule(exercise, interviewer, name, email)
         if source == "solution" or not spec.mutants:
             files = spec.solution_files()
         else:
