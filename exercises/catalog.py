@@ -34,6 +34,12 @@ IGNORED_PARTS = {
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*\)""")
 APP_PORT = "{app_port}"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Set by the sandbox or the runner for the app party: an exercise cannot override them.
+RESERVED_ENV = frozenset(
+    {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "LLM_BASE_URL"}
+)
+RESERVED_ENV_PREFIX = "FAULTLINE_"
 
 Files = dict[str, bytes]
 
@@ -76,6 +82,7 @@ class AppSpec:
     start: tuple[str, ...]  # may contain {app_port}
     health: str = "/healthz"
     start_timeout_seconds: float = 20.0
+    env: Mapping[str, str] = field(default_factory=dict)  # extra env of the app, both runs
 
     def command(self, port: int) -> list[str]:
         return [part.replace(APP_PORT, str(port)) for part in self.start]
@@ -219,7 +226,7 @@ def load(path: Path | str) -> Exercise:
     )
 
     app = ck.get(data, "app", dict, "app", "an [app] table with start = [...]", default={})
-    ck.unknown(app, {"start", "health", "start_timeout_seconds"}, "app")
+    ck.unknown(app, {"start", "health", "start_timeout_seconds", "env"}, "app")
     start = _strings(ck, app, "start", "app.start")
     if "start" not in app:
         ck.issue("app.start", "missing", "the command that starts the app, as a list of strings")
@@ -247,6 +254,8 @@ def load(path: Path | str) -> Exercise:
         required=False,
         default=20,
     )
+
+    app_env = _app_env(ck, app)
 
     tests = ck.get(data, "tests", dict, "tests", "a [tests] table", required=False, default={})
     ck.unknown(tests, {"seed", "wall_seconds"}, "tests")
@@ -306,7 +315,7 @@ def load(path: Path | str) -> Exercise:
         difficulty=difficulty,
         time_box_minutes=time_box,
         path=path,
-        app=AppSpec(start, health, float(start_timeout)),
+        app=AppSpec(start, health, float(start_timeout), app_env),
         tasks=tasks,
         pm_intro=pm_intro.strip(),
         pm_wrap_up=pm_wrap.strip(),
@@ -318,6 +327,34 @@ def load(path: Path | str) -> Exercise:
         starter_max_overall=float(starter_max),
         version_hash=exercise_hash(path, rubric_path),
     )
+
+
+def _app_env(ck: Checker, app: Mapping[str, Any]) -> dict[str, str]:
+    expected = 'a table of NAME = "value" strings'
+    table = ck.get(app, "env", dict, "app.env", expected, required=False, default={})
+    env: dict[str, str] = {}
+    for name, value in table.items():
+        where = f"app.env.{name}"
+        if not ENV_NAME.match(name):
+            ck.issue(
+                where,
+                f"{name!r} is not an environment variable name",
+                "letters, digits and '_', not starting with a digit",
+            )
+        elif name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIX):
+            ck.issue(
+                where,
+                "is set by the runner",
+                f"a name other than {', '.join(sorted(RESERVED_ENV))} and {RESERVED_ENV_PREFIX}*",
+            )
+        elif not isinstance(value, str):
+            shown = "a table" if isinstance(value, dict) else f"{type(value).__name__} {value!r}"
+            ck.issue(where, f"is {shown}", 'a string (quote numbers: "2")')
+        elif "\0" in value:
+            ck.issue(where, "contains a NUL character", "a string without NUL")
+        else:
+            env[name] = value
+    return env
 
 
 def _display(target: Path, base: Path) -> str:

@@ -2,13 +2,14 @@
 
 Hidden suite, two parties (sandbox/spec.py):
   app     the candidate's files in /workspace, started with the manifest's command,
-          env LLM_BASE_URL=http://127.0.0.1:9100/v1 and nothing else;
+          env: the manifest's [app] env plus LLM_BASE_URL=http://127.0.0.1:9100/v1;
   tester  /tester/faultkit (the kit), /tester/tests (hidden tests),
           /tester/candidate (a copy of the candidate's files, for frontend checks);
           runs pytest with the faultkit plugin, which serves the fake provider on
           127.0.0.1:9100 and writes $FAULTLINE_REPORT_DIR/report.json.
 Visible suite, one party: the candidate's files plus .faultline/faultkit and
-.faultline/tests; the plugin starts the app itself.
+.faultline/tests; the plugin starts the app itself, with the manifest's [app] env
+(passed as FAULTLINE_APP_ENV) plus LLM_BASE_URL.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def hidden_spec(
     app = Party(
         command=exercise.app.command(app_port),
         files=candidate,
-        env={"LLM_BASE_URL": f"http://127.0.0.1:{provider_port}/v1"},
+        env={**exercise.app.env, "LLM_BASE_URL": f"http://127.0.0.1:{provider_port}/v1"},
     )
     tester = Party(
         command=[
@@ -170,6 +171,7 @@ def visible_spec(
         env={
             "PYTHONPATH": VISIBLE_DIR,
             "FAULTLINE_APP_COMMAND": json.dumps(exercise.app.command(app_port)),
+            "FAULTLINE_APP_ENV": json.dumps(dict(exercise.app.env)),
             "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
             "FAULTLINE_APP_HEALTH": exercise.app.health,
             "FAULTLINE_APP_START_TIMEOUT": str(exercise.app.start_timeout_seconds),

@@ -10,6 +10,7 @@ Environment (all optional):
   FAULTLINE_APP_HEALTH         path polled until the app answers (default /healthz)
   FAULTLINE_APP_START_TIMEOUT  seconds to wait for it (default 20)
   FAULTLINE_APP_COMMAND        JSON list: start the app ourselves (single-party runs)
+  FAULTLINE_APP_ENV            JSON object: extra env of the app we start ([app] env)
   FAULTLINE_APP_DIR            its working directory (default .)
   FAULTLINE_PROVIDER_PORT      port of the fake provider (default 9100; 0 picks one)
   FAULTLINE_SEED               base seed (default 0); each test gets seed ^ crc32(test id)
@@ -108,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if command:
         _state.app_log = Path(tempfile.mkdtemp(prefix="faultline-app-")) / "app.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
+        env.update(json.loads(_env("FAULTLINE_APP_ENV", "{}")))
         env["LLM_BASE_URL"] = running.base_url
         with _state.app_log.open("wb") as log:
             _state.app_process = subprocess.Popen(

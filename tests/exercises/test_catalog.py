@@ -1,12 +1,15 @@
 """The exercise catalog: real exercises load; broken ones are refused precisely."""
 
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from exercises import catalog
+from exercises.runner import run_hidden, run_visible
 from rubrics import SchemaError
+from tests.requirements import require_bwrap
 
 ROOT = Path(catalog.__file__).resolve().parent
 
@@ -193,3 +196,155 @@ def test_shared_rubric_outside_the_folder(tmp_path, copy):
     before = exercise.version_hash
     edit(shared, "weight = 3", "weight = 4")
     assert catalog.load(copy).version_hash != before
+
+
+# -- [app] env --
+
+
+def add_app_env(folder: Path, table: str) -> None:
+    """Append an [app.env] table (TOML text) to the manifest's [app] section."""
+    edit(
+        folder / "exercise.toml",
+        "start_timeout_seconds = 20\n",
+        f"start_timeout_seconds = 20\n{table}",
+    )
+
+
+def test_app_env_is_loaded_as_strings(copy):
+    add_app_env(copy, '[app.env]\nLLM_TIMEOUT_SECONDS = "2"\nGREETING = "a b=c"\n')
+    exercise = catalog.load(copy)
+    assert dict(exercise.app.env) == {"LLM_TIMEOUT_SECONDS": "2", "GREETING": "a b=c"}
+    assert exercise.app.start[0] == "python3"
+
+
+def test_app_env_defaults_to_nothing():
+    assert dict(catalog.find("add-metadata", ROOT).app.env) == {}
+
+
+def test_app_env_moved_out_of_the_start_commands():
+    """job-state and sync-to-streaming set their knobs through [app] env, not `env X=Y`."""
+    job = catalog.find("job-state", ROOT)
+    assert job.app.start[0] == "python3"
+    assert job.app.env["EXTRACT_MAX_ACTIVE"] == "3"
+    assert job.app.env["EXTRACT_JOB_TIMEOUT_SECONDS"] == "2"
+    streaming = catalog.find("sync-to-streaming", ROOT)
+    assert streaming.app.start[0] == "python3"
+    assert dict(streaming.app.env) == {"LLM_TIMEOUT_SECONDS": "2"}
+
+
+def test_app_env_values_must_be_strings(copy):
+    add_app_env(copy, "[app.env]\nLLM_TIMEOUT_SECONDS = 2\nDEBUG = true\nLIST = [1]\n")
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: app.env.LLM_TIMEOUT_SECONDS: is int 2 "
+        '(expected a string (quote numbers: "2"))',
+        "add-metadata/exercise.toml: app.env.DEBUG: is bool True "
+        '(expected a string (quote numbers: "2"))',
+        "add-metadata/exercise.toml: app.env.LIST: is list [1] "
+        '(expected a string (quote numbers: "2"))',
+    ]
+
+
+def test_app_env_names_must_be_env_var_names(copy):
+    add_app_env(copy, '[app.env]\n"1ST" = "x"\n"MY-VAR" = "x"\n"A B" = "x"\nOK_2 = "x"\n')
+    expected = "(expected letters, digits and '_', not starting with a digit)"
+    assert problems(copy) == [
+        f"add-metadata/exercise.toml: app.env.1ST: '1ST' is not an environment variable name "
+        f"{expected}",
+        f"add-metadata/exercise.toml: app.env.MY-VAR: 'MY-VAR' is not an environment variable "
+        f"name {expected}",
+        f"add-metadata/exercise.toml: app.env.A B: 'A B' is not an environment variable name "
+        f"{expected}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["PATH", "HOME", "LANG", "PYTHONPATH", "LLM_BASE_URL", "FAULTLINE_APP_COMMAND"]
+)
+def test_app_env_refuses_names_the_runner_sets(copy, name):
+    add_app_env(copy, f'[app.env]\n{name} = "/evil"\n')
+    assert problems(copy) == [
+        f"add-metadata/exercise.toml: app.env.{name}: is set by the runner (expected a name "
+        "other than HOME, LANG, LLM_BASE_URL, PATH, PYTHONDONTWRITEBYTECODE, PYTHONPATH and "
+        "FAULTLINE_*)"
+    ]
+
+
+def test_app_env_must_be_a_table(copy):
+    edit(
+        copy / "exercise.toml",
+        "start_timeout_seconds = 20\n",
+        'start_timeout_seconds = 20\nenv = ["A=1"]\n',
+    )
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: app.env: is a list "
+        '(expected a table of NAME = "value" strings)'
+    ]
+
+
+PROBE_APP = textwrap.dedent(
+    """\
+    import json, os, sys
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(dict(os.environ)).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    """
+)
+PROBE_TEST = textwrap.dedent(
+    """\
+    import os
+
+    import pytest
+
+    @pytest.mark.criterion("correctness")
+    def test_app_env(app):
+        env = app.get("/env").json()
+        assert env["PROBE_GREETING"] == "hello, world = 1"
+        assert env["PROBE_EMPTY"] == ""
+        assert env["LLM_BASE_URL"].startswith("http://127.0.0.1:")
+        assert env["LLM_BASE_URL"].endswith("/v1")
+        assert not any(k.startswith("FAULTLINE_") for k in env), sorted(env)
+        # The app's env is the app's: the test process does not get it.
+        assert "PROBE_GREETING" not in os.environ
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_app_receives_its_env_in_hidden_and_visible_runs(copy):
+    """Through the real sandbox: the app party gets [app] env in both kinds of run."""
+    require_bwrap()
+    edit(
+        copy / "exercise.toml",
+        'start = ["python3", "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", '
+        '"--port", "{app_port}"]',
+        'start = ["python3", "probe.py", "{app_port}"]',
+    )
+    add_app_env(copy, '[app.env]\nPROBE_GREETING = "hello, world = 1"\nPROBE_EMPTY = ""\n')
+    exercise = catalog.load(copy)
+    # Swap the suites for the probe (after loading: the probe marks one criterion only).
+    for suite in ("hidden", "visible"):
+        folder = copy / "tests" / suite
+        shutil.rmtree(folder)
+        folder.mkdir()
+        (folder / "test_probe.py").write_text(PROBE_TEST)
+    files = {"probe.py": PROBE_APP.encode()}
+    for result in (
+        run_hidden(exercise, files, backend="bwrap"),
+        run_visible(exercise, files, backend="bwrap"),
+    ):
+        assert result.outcomes() == {"test_probe.py::test_app_env": "passed"}, result.report[
+            "tests"
+        ][0]["output"]
