@@ -125,6 +125,7 @@ function setInterview(iv) {
   $("#start").hidden = iv.state !== "scheduled";
   $("#end").hidden = iv.state !== "live";
   renderScript();
+  renderGradingError();
 }
 
 // ------------------------------------------------------------------ code viewer
@@ -259,7 +260,35 @@ function renderRuns() {
   const list = [...runs.values()].sort((a, b) => b.id - a.id);
   if (!list.length) box.append(el("p", { class: "muted", text: "No test runs yet." }));
   for (const run of list.slice(0, 8)) box.append(runCard(run));
+  renderGradingError();
 }
+
+// The platform gave up on the final grading (sandbox unavailable, worker lost):
+// say so plainly, since it is never the candidate's fault, and offer to grade again.
+function renderGradingError() {
+  let latest = null;
+  for (const run of runs.values()) if (run.kind === "hidden" && (!latest || run.id > latest.id)) latest = run;
+  const ended = interview && (interview.state === "ended" || interview.state === "graded");
+  const failed = Boolean(ended && latest && latest.state === "error");
+  $("#grading-error").hidden = !failed;
+  $("#grading-error-detail").textContent = failed && latest.infra_error ? `What went wrong: ${latest.infra_error}` : "";
+}
+
+$("#regrade").addEventListener("click", async () => {
+  const button = $("#regrade");
+  button.disabled = true;
+  try {
+    // The reply is not merged into the runs: the run's own events (queued,
+    // running, ...) may already be newer than it. They hide this notice.
+    const reply = await socket.request({ type: "regrade" });
+    if (reply.type === "regrade_requested") {
+      toast("Grading again; follow it under Runs.");
+      document.querySelector('.console-side [data-panel="panel-runs"]').click();
+    }
+  } finally {
+    button.disabled = false;
+  }
+});
 
 function renderRating() {
   const box = clear($("#rating"));

@@ -441,6 +441,7 @@ class ConsoleConsumer(RoomConsumer):
             "start": self.on_start,
             "end": self.on_end,
             "rate": self.on_rate,
+            "regrade": self.on_regrade,
         }
 
     async def on_note(self, message: dict[str, Any]) -> None:
@@ -478,6 +479,17 @@ class ConsoleConsumer(RoomConsumer):
             self.interview, criterion, level, comment, self.scope["user"].pk
         )
         await self.reply(message, {"type": "rated", "criterion_id": criterion, "level": level})
+
+    async def on_regrade(self, message: dict[str, Any]) -> None:
+        if not self.buckets["run"].take():
+            await self.refuse("rate_limited", "Wait a few seconds before grading again.", message)
+            return
+        run = await database_sync_to_async(services.grading_retry)(
+            interview=self.interview, requested_by=self.actor()
+        )
+        # The run's progress (queued, running, its tests, the scorecard) reaches
+        # every console through the staff group, as for any hidden run.
+        await self.reply(message, {"type": "regrade_requested", "run": run})
 
 
 def _start(interview: Interview, actor: str) -> None:

@@ -473,6 +473,32 @@ def note_add(*, interview: Interview, text: Any, author: str) -> TimelineEvent:
     )
 
 
+# ---------------------------------------------------------------- grading
+
+
+def grading_retry(*, interview: Interview, requested_by: str) -> dict[str, Any]:
+    """Grade an ended interview again after the platform gave up on its hidden run.
+
+    Only a hidden run in state error may be retried from the console: a graded
+    submission is final, and grading_request is idempotent per snapshot, so a
+    retry of the same files re-queues the same run instead of adding one.
+    """
+    from grading.models import TestRun
+    from grading.progress import run_view
+    from grading.services import grading_request
+
+    interview.refresh_from_db(fields=["state"])
+    if interview.state not in {Interview.State.ENDED, Interview.State.GRADED}:
+        raise RoomError("Grading can be run again only after the interview has ended.")
+    latest = (
+        interview.test_runs.filter(kind=TestRun.Kind.HIDDEN).order_by("-created_at", "-pk").first()
+    )
+    if latest is None or latest.state != TestRun.State.ERROR:
+        raise RoomError("There is nothing to grade again: the last grading did not fail.")
+    run = grading_request(interview=interview, requested_by=requested_by)
+    return run_view(run, staff=True)
+
+
 # ---------------------------------------------------------------- dashboard
 
 

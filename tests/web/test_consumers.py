@@ -10,8 +10,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from faultline.asgi import application
+from grading.models import Snapshot, TestRun
 from interviews import services as interview_services
 from interviews.models import Interview, TimelineEvent, WorkspaceFile
 from tests.web.conftest import candidate_client, client_for
@@ -29,7 +31,7 @@ CANDIDATE_TYPES = [
     "run",
     "submit",
 ]
-STAFF_TYPES = ["ping", "sync", "chat", "note", "reveal_task", "start", "end", "rate"]
+STAFF_TYPES = ["ping", "sync", "chat", "note", "reveal_task", "start", "end", "rate", "regrade"]
 ALL_TYPES = sorted(set(CANDIDATE_TYPES) | set(STAFF_TYPES))
 
 
@@ -86,6 +88,7 @@ def sample(kind: str, interview: Interview) -> dict:
         "start": {"type": "start"},
         "end": {"type": "end"},
         "rate": {"type": "rate", "criterion_id": "communication", "level": 2, "comment": ""},
+        "regrade": {"type": "regrade"},
     }[kind]
 
 
@@ -127,6 +130,7 @@ def test_console_socket_refuses_everyone_but_the_interviews_interviewers(
     interview.refresh_from_db()
     assert interview.state == "scheduled" and interview.revealed_tasks == 0
     assert not interview.events.filter(kind__in=["message", "note", "rating"]).exists()
+    assert not interview.test_runs.exists()
 
 
 @pytest.mark.parametrize("kind", ALL_TYPES)
@@ -464,3 +468,146 @@ def test_interviewer_starts_reveals_and_chats(setup: dict[str, Any]) -> None:
     assert live["event"]["interview"]["deadline"]
     assert first["type"] == second["type"] == "ok"
     assert third["type"] == "error" and "already revealed" in third["message"]
+
+
+# ----------------------------------------------------------------- grading again
+
+
+def ended_with_errored_grading(interview: Interview) -> TestRun:
+    """An ended interview whose hidden run the platform gave up on (sandbox unavailable)."""
+    if interview.state == Interview.State.SCHEDULED:
+        interview_services.interview_start(interview=interview, actor="ivy")
+    # Not interview_end: that would queue a real grading; the row below stands for
+    # one that already ran out of retries.
+    interview.transition(Interview.State.ENDED)
+    return TestRun.objects.create(
+        interview=interview,
+        snapshot=Snapshot.of(interview_services.workspace_files(interview)),
+        kind=TestRun.Kind.HIDDEN,
+        suite_version=interview.exercise_version,
+        requested_by="ivy",
+        state=TestRun.State.ERROR,
+        attempts=4,
+        infra_error="SandboxError: sandbox unavailable",
+        finished_at=timezone.now(),
+    )
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "hiring_manager", "other_interviewer"])
+def test_only_the_interviews_interviewers_can_grade_again(setup: dict[str, Any], who: str) -> None:
+    interview = setup["interview"]
+    errored = ended_with_errored_grading(interview)
+
+    async def scenario() -> None:
+        comm, connected = await connect(f"/ws/console/{interview.pk}/", setup[who])
+        assert not connected
+        await comm.disconnect()
+
+    run(scenario)
+    errored.refresh_from_db()
+    assert errored.state == "error" and errored.infra_error == "SandboxError: sandbox unavailable"
+    assert interview.test_runs.count() == 1
+
+
+def test_the_candidates_socket_cannot_grade_again(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+    errored = ended_with_errored_grading(interview)
+
+    async def scenario() -> dict:
+        comm, connected = await connect("/ws/room/", setup["candidate"])
+        assert connected
+        await until(comm, lambda m: m["type"] == "state")
+        reply, _ = await request(comm, sample("regrade", interview), 1)
+        await comm.disconnect()
+        return reply
+
+    reply = run(scenario)
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    errored.refresh_from_db()
+    assert errored.state == "error" and errored.attempts == 4
+    assert interview.test_runs.count() == 1
+
+
+def test_grading_again_re_queues_the_errored_run_and_its_progress_reaches_the_console(
+    setup: dict[str, Any], monkeypatch: Any
+) -> None:
+    from grading import queue
+
+    # room-demo is not in the exercise catalog, so the re-queued run is retried and
+    # given up on again; keep those retries short.
+    monkeypatch.setattr(queue, "RETRY_BACKOFF_SECONDS", 0.01)
+    interview = setup["interview"]
+    errored = ended_with_errored_grading(interview)
+
+    async def scenario() -> dict[str, Any]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        state, _ = await until(staff, lambda m: m["type"] == "state")
+        reply, _ = await request(staff, {"type": "regrade"}, 1)
+        queued, _ = await until(
+            staff,
+            lambda m: (
+                m["type"] == "event"
+                and m["event"]["kind"] == "run"
+                and m["event"]["run"]["id"] == errored.pk
+                and m["event"]["run"]["state"] == "queued"
+            ),
+        )
+        running, _ = await until(
+            staff,
+            lambda m: (
+                m["type"] == "event"
+                and m["event"]["kind"] == "run"
+                and m["event"]["run"]["id"] == errored.pk
+                and m["event"]["run"]["state"] == "running"
+            ),
+        )
+        await staff.disconnect()
+        return {"state": state, "reply": reply, "queued": queued, "running": running}
+
+    out = run(scenario)
+    queue.wait_idle()
+    shown = next(r for r in out["state"]["runs"] if r["id"] == errored.pk)
+    assert shown["state"] == "error" and shown["infra_error"] == "SandboxError: sandbox unavailable"
+    assert out["reply"]["type"] == "regrade_requested"
+    assert out["reply"]["run"]["id"] == errored.pk  # the same files: the same run, not a new one
+    assert out["reply"]["run"]["state"] == "queued" and out["reply"]["run"]["infra_error"] == ""
+    assert out["queued"]["event"]["run"]["infra_error"] == ""
+    assert interview.test_runs.count() == 1
+    errored.refresh_from_db()
+    assert errored.attempts > 4  # it was executed again
+
+
+def test_grading_again_is_refused_unless_an_ended_interviews_grading_failed(
+    setup: dict[str, Any],
+) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def ask() -> dict:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        reply, _ = await request(staff, {"type": "regrade"}, 1)
+        await staff.disconnect()
+        return reply
+
+    live = run(ask)
+    errored = ended_with_errored_grading(interview)
+    TestRun.objects.filter(pk=errored.pk).update(state=TestRun.State.PASSED, infra_error="")
+    graded = run(ask)
+
+    async def flood() -> list[dict]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        await until(staff, lambda m: m["type"] == "state")
+        replies = []
+        for i in range(6):
+            reply, _ = await request(staff, {"type": "regrade"}, 10 + i)
+            replies.append(reply)
+        await staff.disconnect()
+        return replies
+
+    replies = run(flood)
+    assert live["type"] == "error" and "after the interview has ended" in live["message"]
+    assert graded["type"] == "error" and "nothing to grade again" in graded["message"]
+    assert [r.get("code") for r in replies].count("rate_limited") >= 3
+    errored.refresh_from_db()
+    assert errored.state == "passed" and interview.test_runs.count() == 1
