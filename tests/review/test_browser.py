@@ -2,12 +2,14 @@
 
 The server is started as a subprocess on a free port with its own database;
 graded demo interviews are created with `seed_review_demo` (no sandbox needed).
-Screenshots go to test-artifacts/ and the scorecard to docs/screenshots/.
+Screenshots go to test-artifacts/; with UPDATE_SCREENSHOTS=1 the scorecard also
+goes to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from tests.requirements import require_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+ARTIFACT_SCORECARD = ARTIFACTS / "review-scorecard.png"
 SCREENSHOT = REPO / "docs" / "screenshots" / "scorecard.png"
 CHROMIUM_ARGS = [
     "--headless",
@@ -167,7 +170,9 @@ def test_hiring_manager_goes_from_the_list_to_a_recorded_decision(server, browse
     expect(output).to_contain_text("got 500")
     expect(page.get_by_test_id("unrated")).to_contain_text("Product sense")
     expect(page.get_by_test_id("rubric-version")).to_contain_text("sha256:")
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(ARTIFACT_SCORECARD), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":  # the README's picture, on request
+        shutil.copy(ARTIFACT_SCORECARD, SCREENSHOT)
 
     # Replay: the scrubber shows the code as it was.
     page.click("text=Replay")

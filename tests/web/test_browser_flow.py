@@ -118,6 +118,10 @@ def test_the_whole_interview_in_a_browser(server: str) -> None:
             _flow(browser, server, expect)
         finally:
             browser.close()
+    # The README's pictures are refreshed on request only, so a test run leaves the
+    # working tree clean: UPDATE_SCREENSHOTS=1 .venv/bin/pytest tests/web tests/review
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
     for name, target in [
         ("01-dashboard", "dashboard"),
         ("05-candidate-ide", "candidate-ide"),
