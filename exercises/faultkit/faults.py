@@ -64,6 +64,15 @@ class Step:
     malformed  200 with a body that is not JSON
     truncated  200 with JSON cut off in the middle (or a stream cut off mid-chunk)
     garbage    200 with valid JSON of the wrong shape (no `choices`)
+
+    Stream faults of a `reply` (ignored when the request does not stream):
+    stall_after / break_after  stop sending (open) / drop the connection after n chunks
+    malformed_after  after n content chunks, one event that is not JSON (a chunk cut off
+                     mid-object); the stream then carries on and ends normally with [DONE]
+    error_after      after n content chunks, an in-band `{"error": {...}}` event; the stream
+                     then carries on and ends normally, so only that object tells
+    finish_with_last the last text rides in the chunk that carries finish_reason
+    (n counts content chunks; n >= their number puts the event after the last one.)
     """
 
     kind: Kind = "reply"
@@ -74,6 +83,9 @@ class Step:
     per_token: Latency = field(default_factory=Latency)  # delay between stream chunks
     stall_after: int | None = None  # stream: stop sending after n content chunks, keep open
     break_after: int | None = None  # stream: drop the connection after n content chunks
+    malformed_after: int | None = None  # stream: a non-JSON event after n content chunks
+    error_after: int | None = None  # stream: an in-band {"error": ...} after n content chunks
+    finish_with_last: bool = False  # stream: last text and finish_reason in one chunk
     status: int = 200
     retry_after: float | None = None  # seconds, for 429/503
 
@@ -109,7 +121,18 @@ def reply(
     per_token: float | Latency = 0.0,
     stall_after: int | None = None,
     break_after: int | None = None,
+    malformed_after: int | None = None,
+    error_after: int | None = None,
+    finish_with_last: bool = False,
 ) -> Step:
+    for name, n in (
+        ("stall_after", stall_after),
+        ("break_after", break_after),
+        ("malformed_after", malformed_after),
+        ("error_after", error_after),
+    ):
+        if n is not None and n < 0:
+            raise ValueError(f"{name} must be a count of chunks (>= 0), got {n}")
     return Step(
         "reply",
         content=content,
@@ -119,6 +142,9 @@ def reply(
         per_token=Latency.parse(per_token),
         stall_after=stall_after,
         break_after=break_after,
+        malformed_after=malformed_after,
+        error_after=error_after,
+        finish_with_last=finish_with_last,
     )
 
 

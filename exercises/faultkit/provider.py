@@ -405,6 +405,7 @@ class _Responder:
             200, [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
         )
         cid = f"chatcmpl-{rec.id}"
+        pieces = _chunks(text)
 
         async def event(payload: dict[str, Any] | str) -> None:
             data = payload if isinstance(payload, str) else json.dumps(payload)
@@ -416,8 +417,17 @@ class _Responder:
                 }
             )
 
+        async def faults_due(i: int) -> None:
+            """The in-stream fault events scripted to come after i content chunks."""
+            if _due(step.malformed_after, i, len(pieces)):
+                whole = json.dumps(_chunk(cid, model, {"content": " (garbled)"}, None))
+                await event(whole[: len(whole) // 2])
+            if _due(step.error_after, i, len(pieces)):
+                await event(_error("fake provider: overloaded mid-stream", "server_error"))
+
         await event(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
-        pieces = _chunks(text)
+        # Text and finish_reason in one chunk (not for a stream cut off in its last chunk).
+        joined = step.finish_with_last and step.kind != "truncated"
         for i, piece in enumerate(pieces):
             if step.stall_after is not None and i >= step.stall_after:
                 if not await self.sleep(HANG_CEILING_SECONDS):
@@ -427,8 +437,11 @@ class _Responder:
                 raise _BreakConnection
             if i > 0 and await self.sleep(step.per_token.sample(self.rng)):
                 return
-            await event(_chunk(cid, model, {"content": piece}, None))
+            await faults_due(i)
+            last = joined and i == len(pieces) - 1
+            await event(_chunk(cid, model, {"content": piece}, "stop" if last else None))
             rec.chunks_sent += 1
+        await faults_due(len(pieces))
         if step.kind == "truncated":
             cut = json.dumps(_chunk(cid, model, {}, "stop"))
             await self.send(
@@ -439,7 +452,8 @@ class _Responder:
                 }
             )
             return
-        await event(_chunk(cid, model, {}, "stop"))
+        if not joined:
+            await event(_chunk(cid, model, {}, "stop"))
         opts = self.body.get("stream_options") if isinstance(self.body, dict) else None
         if usage is not None and isinstance(opts, dict) and opts.get("include_usage"):
             rec.usage = usage
@@ -455,6 +469,12 @@ class _Responder:
             )
         await event("[DONE]")
         await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _due(after: int | None, i: int, count: int) -> bool:
+    """Whether an event scripted after `after` content chunks goes out before chunk i
+    (i == count: after the last one); `after` beyond the text means after the last."""
+    return after is not None and min(after, count) == i
 
 
 def _chunks(text: str) -> list[str]:

@@ -274,3 +274,90 @@ def test_live_mode_command_serves_a_scenario(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- raw stream faults --
+
+STREAM = {**BODY, "stream": True, "stream_options": {"include_usage": True}}
+
+
+def stream_events(running, step) -> list[str]:
+    running.provider.script(step)
+    response = post(running, STREAM)
+    assert response.status_code == 200
+    return sse_events(response.text)
+
+
+def contents(events: list[str]) -> list[str]:
+    """The content of each well-formed chunk that has a choice."""
+    out = []
+    for e in events:
+        data = json.loads(e)
+        if data.get("choices"):
+            out.append(data["choices"][0]["delta"].get("content"))
+    return out
+
+
+def test_stream_with_a_malformed_chunk_then_carries_on(served):
+    events = stream_events(served, reply("one two three", malformed_after=2))
+    # role chunk, "one", " two", then a chunk cut off mid-JSON, then the rest as usual
+    bad = events[3]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(bad)
+    assert bad.startswith('{"id": "chatcmpl-1"')
+    rest = [e for e in events if e != bad]
+    assert rest[-1] == "[DONE]"
+    assert contents(rest[:-1]) == ["", "one", " two", " three", None]
+    assert json.loads(rest[-2])["usage"]["completion_tokens"] == 3
+    assert served.provider.requests[0].chunks_sent == 3
+
+
+def test_stream_with_an_in_band_error_then_carries_on(served):
+    events = stream_events(served, reply("one two three", error_after=1))
+    error = json.loads(events[2])
+    assert error["error"]["type"] == "server_error" and error["error"]["message"]
+    assert "choices" not in error
+    rest = events[:2] + events[3:]
+    assert rest[-1] == "[DONE]"
+    assert contents(rest[:-1]) == ["", "one", " two", " three", None]
+
+
+def test_fault_after_more_chunks_than_the_text_has_comes_after_the_last(served):
+    events = stream_events(served, reply("one two", error_after=10))
+    assert contents(events[:3]) == ["", "one", " two"]
+    assert "error" in json.loads(events[3])
+    assert json.loads(events[4])["choices"][0]["finish_reason"] == "stop"
+
+
+def test_stream_with_the_last_text_in_the_finishing_chunk(served):
+    events = stream_events(served, reply("one two three", finish_with_last=True))
+    chunks = [json.loads(e) for e in events[:-1]]
+    finishing = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(finishing) == 1
+    assert finishing[0]["choices"][0]["delta"] == {"content": " three"}
+    assert finishing[0]["choices"][0]["finish_reason"] == "stop"
+    assert contents(events[:-1]) == ["", "one", " two", " three"]
+    assert "usage" in chunks[-1] and events[-1] == "[DONE]"
+
+
+def test_stream_faults_leave_non_streaming_answers_alone(served):
+    served.provider.script(
+        reply("Hi there.", malformed_after=0, error_after=0, finish_with_last=True)
+    )
+    data = post(served).json()
+    assert data["choices"][0]["message"]["content"] == "Hi there."
+
+
+def test_stream_faults_can_be_scripted_over_the_control_api():
+    provider = FakeProvider(control=True)
+    with RunningProvider(provider) as running:
+        root = f"http://127.0.0.1:{running.port}/_faultline"
+        steps = {"steps": [{"kind": "reply", "content": "a b", "error_after": 1}]}
+        assert httpx.post(f"{root}/script", json=steps).json() == {"queued": 1}
+        events = sse_events(post(running, STREAM).text)
+        assert "error" in json.loads(events[2])
+
+
+def test_negative_chunk_counts_are_refused():
+    with pytest.raises(ValueError, match="malformed_after must be a count of chunks"):
+        reply(malformed_after=-1)

@@ -1,16 +1,14 @@
 """Helpers for the hidden suite: an SSE client that notes when each event arrived (and how
-far the provider had got by then), raw upstream streams the kit cannot script, and a node
-harness that feeds a fetch Response to the candidate's renderStream()."""
+far the provider had got by then), and a node harness that feeds a fetch Response to the
+candidate's renderStream()."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import codecs
 import json
 import subprocess
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,66 +192,6 @@ def assert_error_event(result: StreamResult, *, allow_http_error: bool = False) 
     )
     assert "Traceback" not in data["error"], data["error"][:500]
     return data
-
-
-@pytest.fixture
-def raw_upstream(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Answer the next chat-completions requests with raw event-stream bytes.
-
-    The kit scripts well-formed streams; these tests need chunks the kit does not
-    make (malformed JSON mid-stream, an in-band error object, text in the chunk that
-    carries finish_reason). Each call queues one response: a list of
-    (delay seconds, bytes) pieces; the connection closes after the last one."""
-    queued: deque[Sequence[tuple[float, bytes]]] = deque()
-    original = FakeProvider.__call__
-
-    async def serve(self: FakeProvider, scope: Any, receive: Any, send: Any) -> None:
-        if not (
-            self is provider
-            and scope["type"] == "http"
-            and scope["path"].endswith("/chat/completions")
-            and queued
-        ):
-            await original(self, scope, receive, send)
-            return
-        pieces = queued.popleft()
-        while (await receive()).get("more_body"):
-            pass
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")],
-            }
-        )
-        for delay, data in pieces:
-            if delay:
-                await asyncio.sleep(delay)
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    monkeypatch.setattr(FakeProvider, "__call__", serve)
-
-    def queue(*pieces: tuple[float, bytes]) -> None:
-        queued.append(pieces)
-
-    return queue
-
-
-def chunk(text: str | None = None, *, finish: str | None = None, model: str = "raw-model") -> bytes:
-    """One OpenAI-style chat.completion.chunk as an SSE event."""
-    delta = {} if text is None else {"content": text}
-    payload = {
-        "id": "chatcmpl-raw",
-        "object": "chat.completion.chunk",
-        "created": 1764000000,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return f"data: {json.dumps(payload)}\n\n".encode()
-
-
-DONE = b"data: [DONE]\n\n"
 
 
 # -- frontend --

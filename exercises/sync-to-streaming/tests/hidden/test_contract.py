@@ -1,7 +1,7 @@
 """Hidden tests: the event framing and the final metadata the task specifies (task 1)."""
 
 import pytest
-from conftest import DONE, QUESTION, chunk, stream_answer
+from conftest import QUESTION, stream_answer
 from faultkit import reply
 
 pytestmark = pytest.mark.criterion("correctness")
@@ -54,14 +54,10 @@ def test_usage_null_when_provider_omits_it(app_url, provider):
     assert "usage" in meta and meta["usage"] is None, meta
 
 
-def test_text_in_the_finishing_chunk_is_kept(app_url, raw_upstream):
+def test_text_in_the_finishing_chunk_is_kept(app_url, provider):
     """keeps text that arrives in the same chunk as finish_reason"""
     # Some providers put the last words and finish_reason in one chunk.
-    raw_upstream(
-        (0, chunk("Attention sinks")),
-        (0, chunk(" keep quality stable.", finish="stop")),
-        (0, DONE),
-    )
+    provider.script(reply("Attention sinks keep quality stable.", finish_with_last=True))
     result = stream_answer(app_url)
     assert result.text == "Attention sinks keep quality stable.", result.describe()
     assert result.names[-1:] == ["done"], result.describe()

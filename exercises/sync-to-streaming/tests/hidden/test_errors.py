@@ -1,7 +1,7 @@
 """Hidden tests: provider failures end the stream with an in-band error event (task 2)."""
 
 import pytest
-from conftest import DONE, assert_error_event, chunk, stream_answer
+from conftest import assert_error_event, stream_answer
 from faultkit import garbage, malformed, reply, status, truncated
 
 pytestmark = pytest.mark.criterion("error-handling")
@@ -25,27 +25,18 @@ def test_cut_off_final_chunk_gives_error_event(app_url, provider):
     assert_error_event(stream_answer(app_url))
 
 
-def test_malformed_chunk_gives_error_event(app_url, raw_upstream):
+def test_malformed_chunk_gives_error_event(app_url, provider):
     """reports an error event for a chunk that is not JSON, instead of skipping it"""
-    raw_upstream(
-        (0, chunk("Retrieval")),
-        (0.05, b'data: {"id": "chatcmpl-raw", "choices": [{"delta": {"content": " oops\n\n'),
-        (0.05, chunk(" helps.", finish="stop")),
-        (0, DONE),
-    )
+    # The rest of the stream is well-formed and ends with [DONE].
+    provider.script(reply("Retrieval helps.", per_token=0.05, malformed_after=1))
     result = stream_answer(app_url)
     assert_error_event(result)
 
 
-def test_in_band_provider_error_gives_error_event(app_url, raw_upstream):
+def test_in_band_provider_error_gives_error_event(app_url, provider):
     """reports an error event when the provider sends an error object mid-stream"""
     # The rest of the stream looks complete: only the error object says otherwise.
-    raw_upstream(
-        (0, chunk("Retrieval")),
-        (0.05, b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'),
-        (0.05, chunk(" helps.", finish="stop")),
-        (0, DONE),
-    )
+    provider.script(reply("Retrieval helps.", per_token=0.05, error_after=1))
     assert_error_event(stream_answer(app_url))
 
 
