@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,25 +11,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.live_server import free_port, manage
 from tests.requirements import require_bwrap
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -41,10 +25,10 @@ def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
     }
     env.update({"FAULTLINE_VAR_DIR": str(tmp_path), "DEBUG": "1"})
-    _manage(env, "migrate", "--noinput")
-    _manage(env, "sync_exercises", "--keep-going")
-    _manage(env, "seed_demo", "--skip-grading")
-    port = _free_port()
+    manage(env, "migrate", "--noinput")
+    manage(env, "sync_exercises", "--keep-going")
+    manage(env, "seed_demo", "--skip-grading")
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
         env=env,

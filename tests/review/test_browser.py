@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,43 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import CHROMIUM_ARGS, free_port, manage
 from tests.requirements import require_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 ARTIFACT_SCORECARD = ARTIFACTS / "review-scorecard.png"
 SCREENSHOT = REPO / "docs" / "screenshots" / "scorecard.png"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STARTUP_SECONDS = 90  # waiting for readiness only; nothing here asserts on speed
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "manage.py"), *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +40,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
     }
     env.update({"FAULTLINE_VAR_DIR": str(var), "DEBUG": "1", "PYTHONUNBUFFERED": "1"})
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "sync_exercises")
-    _manage(env, "seed_demo", "--skip-grading")
-    _manage(env, "seed_review_demo")
-    port = _free_port()
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "sync_exercises")
+    manage(env, "seed_demo", "--skip-grading")
+    manage(env, "seed_review_demo")
+    port = free_port()
     log = (var / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "manage.py"), "serve", "--port", str(port)],
