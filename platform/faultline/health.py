@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from faultline.preflight import check_broker
+
 
 def _database() -> str:
     with connection.cursor() as cursor:
@@ -38,10 +40,7 @@ def _channel_layer() -> str:
 def _task_queue() -> str:
     if not settings.CELERY_BROKER_URL:
         return "in-process"
-    from faultline.celery import app
-
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    check_broker(timeout=2)
     return "celery broker reachable"
 
 

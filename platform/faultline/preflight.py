@@ -20,14 +20,14 @@ def check_database() -> None:
         raise PreflightError(f"database unreachable ({var}): {first_line}") from exc
 
 
-def check_broker() -> None:
+def check_broker(timeout: int = 3) -> None:
     if not settings.CELERY_BROKER_URL:
         return
     from faultline.celery import app
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
+            conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # kombu raises many kinds; all mean "unreachable"
         raise PreflightError(
             f"task broker unreachable (CELERY_BROKER_URL/REDIS_URL): {type(exc).__name__}: {exc}"
