@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import signal
 import time
@@ -22,7 +23,9 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 GROUP = "faultline"
 
 
+@functools.cache
 def cgroup_version() -> int | None:
+    """1 or 2, or None without pids+memory controllers. Mounts do not change under us."""
     if (CGROUP_ROOT / "pids" / "cgroup.procs").exists() and (
         CGROUP_ROOT / "memory" / "cgroup.procs"
     ).exists():
@@ -46,7 +49,12 @@ def _write(path: Path, value: str) -> None:
         fh.write(value)
 
 
+_parents_ready: set[int] = set()
+
+
 def _ensure_parents(version: int) -> None:
+    if version in _parents_ready:
+        return
     for parent in _parents(version):
         parent.mkdir(mode=0o755, exist_ok=True)
     if version == 2:
@@ -54,6 +62,7 @@ def _ensure_parents(version: int) -> None:
         with contextlib.suppress(OSError):
             _write(CGROUP_ROOT / "cgroup.subtree_control", "+pids +memory")
         _write(CGROUP_ROOT / GROUP / "cgroup.subtree_control", "+pids +memory")
+    _parents_ready.add(version)
 
 
 def _procs(directory: Path) -> list[int]:
@@ -70,6 +79,8 @@ def _kill_dir(directory: Path, deadline: float) -> None:
             _write(kill_file, "1")
     # v1 has no cgroup.kill: keep killing until the group is empty. A fork bomb
     # cannot outrun this for long, the pids limit caps how many it can make.
+    # Usually only exiting processes are left: poll fast first, then back off.
+    pause = 0.0001
     while time.monotonic() < deadline:
         pids = _procs(directory)
         if not pids:
@@ -77,7 +88,8 @@ def _kill_dir(directory: Path, deadline: float) -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.001)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
 
 
 def _rmdir(directory: Path, deadline: float) -> None:
@@ -91,7 +103,7 @@ def _rmdir(directory: Path, deadline: float) -> None:
             if exc.errno != errno.EBUSY or time.monotonic() > deadline:
                 raise SandboxError(f"cannot remove cgroup {directory}: {exc}") from exc
             _kill_dir(directory, deadline)
-            time.sleep(0.001)
+            time.sleep(0.0002)
 
 
 class PartyCgroup:
@@ -107,7 +119,12 @@ class PartyCgroup:
         self.dirs = [parent / name for parent in _parents(version)]
         try:
             for d in self.dirs:
-                d.mkdir(mode=0o755)
+                try:
+                    d.mkdir(mode=0o755)
+                except FileNotFoundError:  # the parent was removed since: make it again
+                    _parents_ready.discard(version)
+                    _ensure_parents(version)
+                    d.mkdir(mode=0o755)
             if version == 1:
                 pids_dir, mem_dir = self.dirs
                 _write(pids_dir / "pids.max", str(pids))
@@ -157,9 +174,7 @@ class PartyCgroup:
     def remove(self, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         for d in self.dirs:
-            if d.exists():
-                _kill_dir(d, deadline)
-                _rmdir(d, deadline)
+            _rmdir(d, deadline)  # kills what is left when the group is still busy
 
 
 def owner_alive(name: str) -> bool:
