@@ -6,6 +6,11 @@ For each backend: a sandboxed `python3 -c pass` against the same command run
 bare, through the Python API; a two-party run of a tiny FastAPI app plus a tiny
 pytest test; and how many sandboxed runs per second the machine completes when
 several are started at once.
+
+bwrap keeps pre-started sandboxes for single-party runs (FAULTLINE_SANDBOX_WARM,
+default 2): its `python3 -c pass` is printed as it runs by default and with
+nothing pre-started (a cold start), next to two bare baselines: the system
+interpreter, and the very interpreter the sandbox runs (the runtime's venv).
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sandbox
+from sandbox.backends.bwrap import BwrapBackend
+from sandbox.config import load_config
 from sandbox.spec import Limits, Party, RunSpec
 
 APP = b"""
@@ -76,13 +84,16 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def bare() -> None:
-    subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+def bare(python: str) -> Callable[[], object]:
+    return lambda: subprocess.run([python, "-c", "pass"], check=True)
 
 
-def sandboxed(spec: RunSpec, backend: str) -> Callable[[], object]:
+def sandboxed(spec: RunSpec, backend: str, cold: bool = False) -> Callable[[], object]:
+    # A separate backend object with nothing pre-started, for the cold-start figure.
+    runner = BwrapBackend(replace(load_config(), bwrap_warm=0)) if cold else None
+
     def go() -> object:
-        result = sandbox.run(spec, backend)
+        result = runner.run(spec) if runner else sandbox.run(spec, backend)
         ok = result.app.exit_code == 0 if spec.tester is None else result.report == {"passed": True}
         if not ok:
             raise SystemExit(f"{backend}: run failed: {result}")
@@ -106,8 +117,11 @@ def main() -> int:
     parser.add_argument("--backends", default="bwrap,docker")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    base = median_seconds(bare, args.runs)
-    print(f"bare python3 -c pass                   median {base * 1000:7.1f} ms")
+    base = median_seconds(bare("/usr/bin/python3"), args.runs)
+    print(f"bare /usr/bin/python3 -c pass          median {base * 1000:7.1f} ms")
+    venv_python = load_config().runtime_dir / "venv" / "bin" / "python3"
+    same = median_seconds(bare(str(venv_python)), args.runs) if venv_python.exists() else base
+    print(f"bare runtime venv python3 -c pass      median {same * 1000:7.1f} ms")
     for backend in args.backends.split(","):
         status = sandbox.get_backend(backend).status()
         if not status.available:
@@ -116,8 +130,14 @@ def main() -> int:
         single = median_seconds(sandboxed(PASS, backend), args.runs)
         print(
             f"{backend:6} python3 -c pass                median {single * 1000:7.1f} ms"
-            f"  ({single / base:.2f}x bare)"
+            f"  ({single / base:.2f}x system, {single / same:.2f}x venv bare)"
         )
+        if backend == "bwrap":
+            cold = median_seconds(sandboxed(PASS, backend, cold=True), args.runs)
+            print(
+                f"{backend:6} python3 -c pass, cold start    median {cold * 1000:7.1f} ms"
+                f"  ({cold / base:.2f}x system, {cold / same:.2f}x venv bare)"
+            )
         two = median_seconds(sandboxed(TWO_PARTY, backend), args.runs)
         print(f"{backend:6} two-party FastAPI + pytest     median {two * 1000:7.1f} ms")
         rate = throughput(backend, total=max(20, args.runs * 2), workers=args.workers)

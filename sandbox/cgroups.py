@@ -115,6 +115,7 @@ class PartyCgroup:
             raise SandboxUnavailable("no pids+memory cgroup controllers on this machine")
         self.version = version
         self.name = name
+        self.limits: tuple[int, int] | None = None  # (pids, memory bytes) as set
         _ensure_parents(version)
         self.dirs = [parent / name for parent in _parents(version)]
         try:
@@ -125,23 +126,38 @@ class PartyCgroup:
                     _parents_ready.discard(version)
                     _ensure_parents(version)
                     d.mkdir(mode=0o755)
-            if version == 1:
-                pids_dir, mem_dir = self.dirs
-                _write(pids_dir / "pids.max", str(pids))
-                _write(mem_dir / "memory.limit_in_bytes", str(memory_bytes))
-                swap = mem_dir / "memory.memsw.limit_in_bytes"
-                if swap.exists():
-                    _write(swap, str(memory_bytes))
-            else:
-                (d,) = self.dirs
-                _write(d / "pids.max", str(pids))
-                _write(d / "memory.max", str(memory_bytes))
-                swap2 = d / "memory.swap.max"
-                if swap2.exists():
-                    _write(swap2, "0")
+            self.set_limits(pids=pids, memory_bytes=memory_bytes)
         except OSError as exc:
             self.remove()
             raise SandboxError(f"cannot set up cgroup {name}: {exc}") from exc
+
+    def set_limits(self, *, pids: int, memory_bytes: int) -> None:
+        """Set (or change, for a pre-started party) the pids and memory limits."""
+        if self.limits == (pids, memory_bytes):
+            return
+        self.limits = None  # unknown until every write below went through
+        if self.version == 1:
+            pids_dir, mem_dir = self.dirs
+            _write(pids_dir / "pids.max", str(pids))
+            limit = mem_dir / "memory.limit_in_bytes"
+            swap = mem_dir / "memory.memsw.limit_in_bytes"
+            # v1 insists on limit <= memsw limit at every step.
+            order = [limit, swap]
+            if swap.exists():
+                if memory_bytes > int(limit.read_text()):
+                    order.reverse()
+            else:
+                order = [limit]
+            for path in order:
+                _write(path, str(memory_bytes))
+        else:
+            (d,) = self.dirs
+            _write(d / "pids.max", str(pids))
+            _write(d / "memory.max", str(memory_bytes))
+            swap2 = d / "memory.swap.max"
+            if swap2.exists():
+                _write(swap2, "0")
+        self.limits = (pids, memory_bytes)
 
     @property
     def procs_files(self) -> list[str]:

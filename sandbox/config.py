@@ -41,6 +41,7 @@ class SandboxConfig:
     docker_image: str
     docker_runtime: str | None  # e.g. "runsc"; None: the engine's default
     docker_cpus: float
+    bwrap_warm: int  # pre-started bwrap sandboxes kept ready for single-party runs
 
 
 def _env_str(name: str, default: str) -> str:
@@ -59,6 +60,15 @@ def _env_float(name: str, default: float) -> float:
     if value <= 0:
         raise SandboxError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SandboxError(f"{name}={raw!r}: expected a whole number, 0 or more")
+    return int(raw)
 
 
 def load_config() -> SandboxConfig:
@@ -82,4 +92,5 @@ def load_config() -> SandboxConfig:
         docker_image=_env_str("FAULTLINE_SANDBOX_IMAGE", "faultline-sandbox:latest"),
         docker_runtime=os.environ.get("FAULTLINE_SANDBOX_DOCKER_RUNTIME", "").strip() or None,
         docker_cpus=_env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0),
+        bwrap_warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
     )

@@ -27,9 +27,17 @@ MS_NODEV = 0x4
 MNT_DETACH = 0x2
 
 
-def _mount_tmpfs(target: Path, size_bytes: int, inodes: int) -> None:
+MS_REMOUNT = 0x20
+
+
+def _inodes(max_files: int) -> int:
+    return max(4096, 2 * max_files + 256)
+
+
+def _mount_tmpfs(target: Path, size_bytes: int, inodes: int, flags: int = 0) -> None:
     opts = f"size={size_bytes},nr_inodes={inodes},mode=0711".encode()
-    if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
+    flags |= MS_NOSUID | MS_NODEV
+    if _libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", flags, opts) != 0:
         err = ctypes.get_errno()
         raise SandboxError(f"cannot mount tmpfs on {target}: {os.strerror(err)}")
 
@@ -57,13 +65,19 @@ class PartyScratch:
         self.root = base / name
         self.root.mkdir(mode=0o711)
         self.mounted = False
-        inodes = max(4096, 2 * max_files + 256)
+        self.disk_mb, self.max_files = disk_mb, max_files
         try:
-            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, inodes)
+            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, _inodes(max_files))
             self.mounted = True
         except SandboxError:
             self.root.rmdir()
             raise
+
+    def resize(self, *, disk_mb: int, max_files: int) -> None:
+        """New size and inode limits for a pre-started party (a remount; binds follow)."""
+        if (disk_mb, max_files) != (self.disk_mb, self.max_files):
+            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, _inodes(max_files), MS_REMOUNT)
+            self.disk_mb, self.max_files = disk_mb, max_files
 
     def make_dir(self, name: str, uid: int, mode: int = 0o755) -> Path:
         path = self.root / name

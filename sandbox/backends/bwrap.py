@@ -17,6 +17,7 @@ steps are done by `sh -c` + nsenter + setpriv, about 2 ms slower per party.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -49,7 +50,6 @@ from sandbox.runtime import launcher_path, runtime_problem
 from sandbox.spec import (
     BackendStatus,
     Limits,
-    Party,
     PartyResult,
     RunResult,
     RunSpec,
@@ -67,6 +67,8 @@ _WRAPPER = (
 _EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
 # bwrap init + monitor are counted in the pids cgroup too.
 _BWRAP_OWN_PIDS = 3
+# Where a pre-started sandbox finds faultline-launch (its --exec-from half).
+WARM_STUB = "/.faultline-exec"
 # How long a good status() is trusted before run() checks the machine again.
 _STATUS_TTL = 30.0
 
@@ -89,6 +91,102 @@ class _Running:
     ended: float | None = None
 
 
+@dataclass
+class _Warm:
+    """A pre-started party waiting on `request_fd` for its command (see launcher.c)."""
+
+    run_id: str
+    party: _Running
+    request_fd: int
+    space: scratch.PartyScratch
+    app_dir: Path
+    cleanups: list[object]  # [scratch, cgroup], removed in reverse
+
+    def discard(self, backend: BwrapBackend) -> None:
+        """Kill it and remove everything it had (idempotent)."""
+        backend._stop(self.party)
+        for fd in [self.request_fd, self.party.status_fd, self.party.pidfd, *self.party.streams]:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.request_fd = -1
+        self.party.streams.clear()
+        for item in reversed(self.cleanups):
+            item.remove()  # type: ignore[attr-defined]
+        self.cleanups.clear()
+
+
+class _WarmPool:
+    """Keeps up to `size` pre-started single-party sandboxes, each used once.
+
+    A run takes one if it is there (else it starts cold, as before); a thread
+    of the pool makes the next one meanwhile. That thread lives as long as the
+    process: bwrap dies with the thread that started it (--die-with-parent).
+    A forked child never uses its parent's sandboxes.
+    """
+
+    def __init__(self, backend: BwrapBackend, size: int) -> None:
+        self.backend = backend
+        self.size = size
+        self._ready: list[_Warm] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = -1
+        self.failure: str | None = None
+
+    def take(self) -> _Warm | None:
+        if self.size <= 0 or self.backend.launcher is None:
+            return None
+        with self._lock:
+            if self._pid != os.getpid():
+                self._restart_after_fork()
+            warm = self._ready.pop(0) if self._ready else None
+        self._wake.set()
+        if warm is not None and warm.party.proc.poll() is not None:
+            warm.discard(self.backend)  # died while waiting (killed from outside)
+            return None
+        return warm
+
+    def ready(self) -> list[str]:
+        """Run ids of the sandboxes waiting to be taken (for tests and doctor)."""
+        with self._lock:
+            return [warm.run_id for warm in self._ready] if self._pid == os.getpid() else []
+
+    def _restart_after_fork(self) -> None:
+        # Inherited sandboxes belong to the parent: forget them, close our copies.
+        for warm in self._ready:
+            for fd in [warm.request_fd, warm.party.status_fd, warm.party.pidfd,
+                       *warm.party.streams]:  # fmt: skip
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._ready = []
+        self._pid = os.getpid()
+        threading.Thread(target=self._fill, name="faultline-warm-bwrap", daemon=True).start()
+        atexit.register(self.close)
+
+    def _fill(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while len(self._ready) < self.size:
+                try:
+                    warm = self.backend._prestart()
+                except Exception as exc:  # runs start cold meanwhile
+                    self.failure = str(exc)
+                    time.sleep(1)
+                    break
+                with self._lock:
+                    self._ready.append(warm)
+
+    def close(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+            self.size = 0
+        for warm in ready:
+            with contextlib.suppress(Exception):
+                warm.discard(self.backend)
+
+
 class BwrapBackend:
     name: ClassVar[str] = "bwrap"
 
@@ -99,6 +197,7 @@ class BwrapBackend:
         self._checked_at = -_STATUS_TTL
         # None: start parties through the sh + nsenter + setpriv fallback.
         self.launcher: Path | None = launcher_path(config.runtime_dir)
+        self._pool = _WarmPool(self, config.bwrap_warm)
 
     # -- status ----------------------------------------------------------
 
@@ -117,13 +216,22 @@ class BwrapBackend:
         problem = runtime_problem(self.config.runtime_dir)
         if problem:
             return BackendStatus(self.name, False, problem)
-        launch = "faultline-launch" if self.launcher else "sh + setpriv (no faultline-launch)"
+        launch = (
+            f"faultline-launch, {self._pool.size} pre-started"
+            + (f" (last failure: {self._pool.failure})" if self._pool.failure else "")
+            if self.launcher
+            else "sh + setpriv (no faultline-launch, nothing pre-started)"
+        )
         return BackendStatus(
             self.name,
             True,
             f"bubblewrap, cgroup v{cgroups.cgroup_version()}, runtime {self.config.runtime_dir}, "
             f"parties start through {launch}",
         )
+
+    def prestarted(self) -> list[str]:
+        """Run ids of the pre-started single-party sandboxes ready now."""
+        return self._pool.ready()
 
     def _require(self) -> None:
         # status() stats a dozen files; a run does not need that every time.
@@ -157,6 +265,19 @@ class BwrapBackend:
 
     def run(self, spec: RunSpec) -> RunResult:
         self._require()
+        if spec.tester is None:
+            warm = self._pool.take()
+            if warm is not None:
+                try:
+                    warm.space.resize(disk_mb=spec.limits.disk_mb, max_files=spec.limits.max_files)
+                    warm.party.cgroup.set_limits(
+                        pids=spec.limits.pids + _BWRAP_OWN_PIDS,
+                        memory_bytes=spec.limits.memory_mb * 1024 * 1024,
+                    )
+                except (OSError, SandboxError):
+                    warm.discard(self)  # e.g. a limit below what it already uses: start cold
+                else:
+                    return self._run_warm(warm, spec)
         run_id = new_run_id()
         started = time.monotonic()
         limits = spec.limits
@@ -167,22 +288,15 @@ class BwrapBackend:
         running: list[_Running] = []
         netns_fd: int | None = None
         try:
-            app_scratch = self._scratch(owner, "app", limits, cleanups)
-            app_dir = app_scratch.make_dir("workspace", APP_UID)
-            app_scratch.make_dir("tmp", APP_UID, 0o1777)
-            app_scratch.make_dir("shm", APP_UID, 0o1777)
+            app_scratch, app_dir, binds = self._app_space(owner, limits, cleanups)
             app_scratch.write_files(app_dir, spec.app.files, APP_UID)
-            binds = [
-                (app_dir, APP_DIR),
-                (app_scratch.root / "tmp", SANDBOX_TMP),
-                (app_scratch.root / "shm", SANDBOX_SHM),
-            ]
 
             if spec.tester is None:
                 app = self._start(
                     owner,
                     "app",
-                    spec.app,
+                    spec.app.command,
+                    party_env(spec.app.env),
                     APP_UID,
                     binds,
                     APP_DIR,
@@ -213,7 +327,8 @@ class BwrapBackend:
             app = self._start(
                 owner,
                 "app",
-                spec.app,
+                spec.app.command,
+                party_env(spec.app.env),
                 APP_UID,
                 binds,
                 APP_DIR,
@@ -226,7 +341,8 @@ class BwrapBackend:
             tester = self._start(
                 owner,
                 "tester",
-                spec.tester,
+                spec.tester.command,
+                party_env(spec.tester.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR}),
                 TESTER_UID,
                 [
                     (tester_dir, TESTER_DIR),
@@ -239,7 +355,6 @@ class BwrapBackend:
                 netns_fd,
                 spec.on_line,
                 cleanups,
-                extra_env={"FAULTLINE_REPORT_DIR": REPORT_DIR},
             )
             running.append(tester)
             self._wait(tester, [app])
@@ -272,6 +387,93 @@ class BwrapBackend:
             for item in reversed(cleanups):
                 item.remove()  # type: ignore[attr-defined]
 
+    def _app_space(
+        self, owner: str, limits: Limits, cleanups: list[object]
+    ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
+        space = self._scratch(owner, "app", limits, cleanups)
+        app_dir = space.make_dir("workspace", APP_UID)
+        space.make_dir("tmp", APP_UID, 0o1777)
+        space.make_dir("shm", APP_UID, 0o1777)
+        binds = [
+            (app_dir, APP_DIR),
+            (space.root / "tmp", SANDBOX_TMP),
+            (space.root / "shm", SANDBOX_SHM),
+        ]
+        return space, app_dir, binds
+
+    # -- pre-started (warm) single-party sandboxes ----------------------------
+
+    def _prestart(self) -> _Warm:
+        """A single-party sandbox made up to its command, which waits for the run.
+
+        Everything is made with the default limits; the run's own limits are set
+        when it is taken (see _run_warm). Called only from the pool's thread.
+        """
+        limits = Limits()
+        run_id = new_run_id()
+        owner = f"{os.getpid()}-{run_id}"
+        scratch.prepare_base(self.config.scratch_dir)
+        cleanups: list[object] = []
+        request_r, request_w = os.pipe()
+        try:
+            space, app_dir, binds = self._app_space(owner, limits, cleanups)
+            party = self._start(
+                owner,
+                "app",
+                [WARM_STUB, "--exec-from", str(request_r)],
+                {},
+                APP_UID,
+                binds,
+                APP_DIR,
+                limits,
+                None,
+                None,
+                cleanups,
+                extra_fds=(request_r,),
+            )
+        except BaseException:
+            os.close(request_w)
+            for item in reversed(cleanups):
+                item.remove()  # type: ignore[attr-defined]
+            raise
+        finally:
+            os.close(request_r)
+        return _Warm(run_id, party, request_w, space, app_dir, cleanups)
+
+    def _run_warm(self, warm: _Warm, spec: RunSpec) -> RunResult:
+        limits = spec.limits
+        party = warm.party
+        try:
+            warm.space.write_files(warm.app_dir, spec.app.files, APP_UID)
+            party.stdout.cap = party.stderr.cap = limits.output_bytes
+            party.stdout.on_line = spec.on_line
+            cpu = max(1, int(limits.cpu_seconds + 0.999))
+            # bwrap sets PWD for a cold start; the stub's request replaces its environment.
+            env = {**party_env(spec.app.env), "PWD": APP_DIR}
+            fields = [str(cpu), str(cpu + 1), str(len(spec.app.command)), *spec.app.command]
+            fields += [f"{key}={value}" for key, value in env.items()]
+            request = b"".join(field.encode() + b"\0" for field in fields)
+            party.started = time.monotonic()
+            party.deadline = party.started + limits.wall_seconds
+            try:
+                with os.fdopen(warm.request_fd, "wb", closefd=False) as pipe:
+                    pipe.write(request)
+            except BrokenPipeError:
+                pass  # the sandbox died while waiting: _finish reports it as bwrap's failure
+            os.close(warm.request_fd)
+            warm.request_fd = -1
+            self._wait(party, [])
+            self._stop(party)
+            self._drain([party])
+            return RunResult(
+                backend=self.name,
+                app=self._finish(party),
+                wall_seconds=time.monotonic() - party.started,
+                run_id=warm.run_id,
+            )
+        finally:
+            warm.discard(self)
+
     def _scratch(
         self, owner: str, who: str, limits: Limits, cleanups: list[object]
     ) -> scratch.PartyScratch:
@@ -285,7 +487,12 @@ class BwrapBackend:
         return space
 
     def _bwrap_args(
-        self, uid: int, binds: list[tuple[Path, str]], chdir: str, own_netns: bool
+        self,
+        uid: int,
+        binds: list[tuple[Path, str]],
+        chdir: str,
+        own_netns: bool,
+        stub: bool = False,
     ) -> list[str]:
         runtime = self.config.runtime_dir
         args = [
@@ -312,6 +519,8 @@ class BwrapBackend:
         args += ["--proc", "/proc", "--dev", "/dev"]
         for source, target in binds:
             args += ["--bind", str(source), target]
+        if stub and self.launcher is not None:
+            args += ["--ro-bind", str(self.launcher), WARM_STUB]
         # The root and /dev that bwrap builds are tmpfs the sandbox user owns and
         # no disk limit bounds: make them read-only (scratch space is bound in).
         args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", chdir]
@@ -340,7 +549,8 @@ class BwrapBackend:
         self,
         owner: str,
         who: str,
-        party: Party,
+        command: list[str],
+        env: dict[str, str],
         uid: int,
         binds: list[tuple[Path, str]],
         chdir: str,
@@ -348,7 +558,7 @@ class BwrapBackend:
         netns_fd: int | None,
         on_line: LineCallback | None,
         cleanups: list[object],
-        extra_env: dict[str, str] | None = None,
+        extra_fds: tuple[int, ...] = (),
     ) -> _Running:
         cgroup = cgroups.PartyCgroup(
             f"{owner}-{who}",
@@ -361,9 +571,10 @@ class BwrapBackend:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         argv = self._launch_args(cgroup.procs_files, cpu, netns_fd, uid, f"{owner}-{who}")
-        pass_fds = [status_w] if netns_fd is None else [status_w, netns_fd]
-        argv += self._bwrap_args(uid, binds, chdir, own_netns=netns_fd is None)
-        argv += ["--json-status-fd", str(status_w), "--", *party.command]
+        pass_fds = [status_w, *extra_fds, *([] if netns_fd is None else [netns_fd])]
+        own_netns = netns_fd is None
+        argv += self._bwrap_args(uid, binds, chdir, own_netns, stub=bool(extra_fds))
+        argv += ["--json-status-fd", str(status_w), "--", *command]
         stdout = CappedOutput(limits.output_bytes, on_line)
         stderr = CappedOutput(limits.output_bytes)
         started = time.monotonic()
@@ -374,7 +585,7 @@ class BwrapBackend:
                 stdout=out_w,
                 stderr=err_w,
                 pass_fds=pass_fds,
-                env=party_env(party.env, extra_env),
+                env=env,
                 cwd="/",
                 start_new_session=True,
             )

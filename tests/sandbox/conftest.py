@@ -22,17 +22,28 @@ SMALL = Limits(
 )
 
 
-@pytest.fixture(params=["bwrap", "docker"])
+@pytest.fixture(params=["bwrap", "bwrap-cold", "docker"])
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    name: str = request.param
+    """A backend name. bwrap runs its single-party sandboxes pre-started (after the
+    first); "bwrap-cold" is the same backend with nothing pre-started."""
+    name: str = request.param.removesuffix("-cold")
     if name == "bwrap":
         require_bwrap()
     else:
         require_docker()
-    status = sandbox.get_backend(name).status()
+    be = sandbox.get_backend(name)
+    status = be.status()
     if not status.available:
         missing(f"sandbox backend {name}: {status.detail}")
-    yield name
+    if request.param == "bwrap-cold":
+        pool = be._pool  # type: ignore[attr-defined]
+        size, pool.size = pool.size, 0
+        try:
+            yield name
+        finally:
+            pool.size = size
+    else:
+        yield name
 
 
 def py(code: str) -> list[str]:
