@@ -306,15 +306,7 @@ class BwrapBackend:
                     cleanups,
                 )
                 running.append(app)
-                self._wait(app, [])
-                self._stop(app)
-                self._drain([app])
-                return RunResult(
-                    backend=self.name,
-                    app=self._finish(app),
-                    wall_seconds=time.monotonic() - started,
-                    run_id=run_id,
-                )
+                return self._single(app, run_id)
 
             tester_scratch = self._scratch(owner, "tester", limits, cleanups)
             tester_dir = tester_scratch.make_dir("tester", TESTER_UID)
@@ -462,17 +454,21 @@ class BwrapBackend:
                 pass  # the sandbox died while waiting: _finish reports it as bwrap's failure
             os.close(warm.request_fd)
             warm.request_fd = -1
-            self._wait(party, [])
-            self._stop(party)
-            self._drain([party])
-            return RunResult(
-                backend=self.name,
-                app=self._finish(party),
-                wall_seconds=time.monotonic() - party.started,
-                run_id=warm.run_id,
-            )
+            return self._single(party, warm.run_id)
         finally:
             warm.discard(self)
+
+    def _single(self, app: _Running, run_id: str) -> RunResult:
+        """Wait for a started single-party run and collect what it did."""
+        self._wait(app, [])
+        self._stop(app)
+        self._drain([app])
+        return RunResult(
+            backend=self.name,
+            app=self._finish(app),
+            wall_seconds=time.monotonic() - app.started,
+            run_id=run_id,
+        )
 
     def _scratch(
         self, owner: str, who: str, limits: Limits, cleanups: list[object]
