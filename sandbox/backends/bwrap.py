@@ -6,7 +6,8 @@ Each party is started as
                       [joins the run's network namespace: two-party runs],
                       drops to the party's unprivileged uid, no groups)
       -> bwrap (new user, pid, ipc, uts, cgroup [and net] namespaces, read-only
-                runtime, tmpfs scratch, private /proc, dies with its parent)
+                runtime, tmpfs scratch, private /proc, dies with its parent,
+                seccomp filter of sandbox/seccomp.py)
       -> the command
 
 so every process of the party, however it forks, lives in the party's cgroups
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from sandbox import cgroups, scratch
+from sandbox import cgroups, scratch, seccomp
 from sandbox.backends.base import new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
@@ -69,6 +70,7 @@ _EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
 _BWRAP_OWN_PIDS = 3
 # Where a pre-started sandbox finds faultline-launch (its --exec-from half).
 WARM_STUB = "/.faultline-exec"
+_WARM_CPU_SECONDS = 2**31  # see _prestart
 # How long a good status() is trusted before run() checks the machine again.
 _STATUS_TTL = 30.0
 
@@ -176,7 +178,11 @@ class _WarmPool:
                     time.sleep(1)
                     break
                 with self._lock:
-                    self._ready.append(warm)
+                    keep = self.size > 0  # close() ran meanwhile: do not keep it
+                    if keep:
+                        self._ready.append(warm)
+                if not keep:
+                    warm.discard(self.backend)
 
     def close(self) -> None:
         with self._lock:
@@ -222,11 +228,13 @@ class BwrapBackend:
             if self.launcher
             else "sh + setpriv (no faultline-launch, nothing pre-started)"
         )
+        refused = len(seccomp.blocked())
         return BackendStatus(
             self.name,
             True,
             f"bubblewrap, cgroup v{cgroups.cgroup_version()}, runtime {self.config.runtime_dir}, "
-            f"parties start through {launch}",
+            f"parties start through {launch}, "
+            + (f"seccomp refuses {refused} calls" if refused else "no seccomp filter here"),
         )
 
     def prestarted(self) -> list[str]:
@@ -401,7 +409,9 @@ class BwrapBackend:
         Everything is made with the default limits; the run's own limits are set
         when it is taken (see _run_warm). Called only from the pool's thread.
         """
-        limits = Limits()
+        # The run's CPU limit is set by the stub, which may lower a hard limit but
+        # never raise one: start from a limit no run asks for.
+        limits = Limits(cpu_seconds=_WARM_CPU_SECONDS)
         run_id = new_run_id()
         owner = f"{os.getpid()}-{run_id}"
         scratch.prepare_base(self.config.scratch_dir)
@@ -570,6 +580,10 @@ class BwrapBackend:
         pass_fds = [status_w, *extra_fds, *([] if netns_fd is None else [netns_fd])]
         own_netns = netns_fd is None
         argv += self._bwrap_args(uid, binds, chdir, own_netns, stub=bool(extra_fds))
+        filter_fd = seccomp.program_fd()
+        if filter_fd is not None:
+            argv += ["--seccomp", str(filter_fd)]
+            pass_fds.append(filter_fd)
         argv += ["--json-status-fd", str(status_w), "--", *command]
         stdout = CappedOutput(limits.output_bytes, on_line)
         stderr = CappedOutput(limits.output_bytes)
@@ -589,6 +603,9 @@ class BwrapBackend:
             for fd in (status_r, status_w, out_r, out_w, err_r, err_w):
                 os.close(fd)
             raise SandboxError(f"cannot start bwrap: {exc}") from exc
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
         for fd in (status_w, out_w, err_w):
             os.close(fd)
         try:

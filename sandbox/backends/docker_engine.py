@@ -29,6 +29,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
+from sandbox import seccomp
 from sandbox.backends.base import new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
@@ -59,14 +60,12 @@ LABEL = "faultline.sandbox"
 INBOX = "/faultline/in"
 # Containers older than this are stale whoever owns them (no run lasts that long).
 STALE_AFTER_SECONDS = 6 * 3600
-# Every command starts through this: copy the files in ($1, when given) and run
-# the command under a backstop `timeout` ($2 seconds), so that a container whose
-# harness was killed stops by itself even before a sweep removes it. Through sh
-# and timeout, a command that cannot be executed is exit status 126/127, as in a
-# shell, not an engine error.
-_ENTRY = (
-    '[ -z "$1" ] || cp -R "$1"/. . || exit 125; t="$2"; shift 2; exec timeout -s KILL "$t" "$@"'
-)
+# Every command starts through this: copy the files in ($1, when given), then
+# install the seccomp filter (seccomp.exec_prefix) and run the command under a
+# backstop `timeout`, so that a container whose harness was killed stops by
+# itself even before a sweep removes it. Through sh and timeout, a command that
+# cannot be executed is exit status 126/127, as in a shell, not an engine error.
+_ENTRY = '[ -z "$1" ] || cp -R "$1"/. . || exit 125; shift; exec "$@"'
 BACKSTOP_EXTRA_SECONDS = 30
 
 
@@ -287,7 +286,8 @@ class DockerBackend:
             mounts.append(Mount(INBOX, None, type="volume", labels=labels))
         backstop = int(limits.wall_seconds) + BACKSTOP_EXTRA_SECONDS
         inbox = INBOX if party.files else ""
-        command = ["/bin/sh", "-c", _ENTRY, "faultline", inbox, str(backstop), *party.command]
+        command = ["/bin/sh", "-c", _ENTRY, "faultline", inbox, *seccomp.exec_prefix()]
+        command += ["timeout", "-s", "KILL", str(backstop), *party.command]
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
         disk = f"size={limits.disk_mb}m,nr_inodes={max(4096, 2 * limits.max_files + 256)}"

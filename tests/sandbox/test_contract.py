@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
+from sandbox import seccomp
 from sandbox.spec import Party, RunSpec
 from tests.sandbox.conftest import SMALL, contained, host_processes_with, py
 
@@ -480,6 +481,30 @@ for attempt in attempts:
     assert (cap_eff, cap_prm, no_new_privs) == (0, 0, 1)
     assert uid != 0
     assert len(rest) == 4 and "GAINED" not in rest
+
+
+def test_kernel_attack_surface_calls_are_refused(backend: str) -> None:
+    """io_uring, userfaultfd, bpf, perf events, the keyring, modules, mounts and new
+    namespaces: the seccomp filter refuses them with EPERM on both backends, while
+    threads and child processes (which use clone/clone3) still work."""
+    numbers = seccomp.blocked()
+    if not numbers:
+        pytest.skip(f"no seccomp filter for {os.uname().machine}")
+    code = f"""
+import ctypes, errno, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+for name, nr in sorted({numbers!r}.items()):
+    ctypes.set_errno(0)
+    result = libc.syscall(nr, 0, 0, 0, 0, 0)
+    print(name, result, errno.errorcode.get(ctypes.get_errno()))
+worker = threading.Thread(target=print, args=("thread ok",))
+worker.start(); worker.join()
+print(subprocess.run(["echo", "child ok"], capture_output=True, text=True).stdout.strip())
+"""
+    result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
+    lines = result.app.stdout.splitlines()
+    assert lines[-2:] == ["thread ok", "child ok"], result.app
+    assert lines[:-2] == [f"{name} -1 EPERM" for name in sorted(numbers)]
 
 
 def test_symlinks_made_inside_never_lead_the_host_outside(backend: str) -> None:

@@ -51,11 +51,12 @@ def _ready(be: BwrapBackend, count: int = 1) -> list[str]:
     pytest.fail("no sandbox was pre-started within 5 s")
 
 
-def test_a_prestarted_run_is_the_same_as_a_cold_one() -> None:
+@pytest.mark.parametrize("cpu", [3, 45])  # below and above the default CPU limit
+def test_a_prestarted_run_is_the_same_as_a_cold_one(cpu: int) -> None:
     cold, warm = _backend(0), _backend(1)
     spec = RunSpec(
         app=Party(command=PROBE, files={"data/in.txt": b"hello"}, env={"GREETING": "hi there"}),
-        limits=replace(SMALL, cpu_seconds=3),
+        limits=replace(SMALL, cpu_seconds=cpu, memory_mb=512, pids=128, disk_mb=100),
     )
     ready = _ready(warm)
     took = warm.run(spec)
@@ -68,7 +69,7 @@ def test_a_prestarted_run_is_the_same_as_a_cold_one() -> None:
     )
     assert took.app.exit_code == 3
     assert "('GREETING', 'hi there')" in took.app.stdout
-    assert "(3, 4) (0, 0)" in took.app.stdout  # the run's CPU limit, not the default
+    assert f"({cpu}, {cpu + 1}) (0, 0)" in took.app.stdout  # the run's CPU limit
     assert warm.leftovers(took.run_id) == []
 
 

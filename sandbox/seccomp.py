@@ -1,0 +1,173 @@
+"""A seccomp filter for bwrap sandboxes: system calls no exercise needs, which are
+kernel attack surface or would undo the sandbox, fail with EPERM.
+
+The list follows Docker's default profile for the calls that matter (io_uring,
+userfaultfd, bpf, perf events, the kernel keyring, modules, kexec, mounts,
+file handles), so both backends refuse the same things. Namespaces and caps
+already stop most of them; the filter is the second wall. bwrap installs it
+(--seccomp FD) just before it executes the party's command, and it stays for
+every process the command starts.
+
+The program is classic BPF, built here for the two architectures Faultline
+runs on; elsewhere `program()` returns None and doctor says so.
+
+Docker applies its own default profile, which (engine 28 here) still lets
+io_uring through; the docker backend therefore starts every command through
+`exec_prefix()`, which stacks this same filter inside the container.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import struct
+
+# Numbers differ between architectures, except for the calls added since 5.1
+# (io_uring_*, the new mount API), which share one table.
+_COMMON = {
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+}
+_SYSCALLS = {
+    "x86_64": {
+        "userfaultfd": 323,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "keyctl": 250,
+        "add_key": 248,
+        "request_key": 249,
+        "kexec_load": 246,
+        "kexec_file_load": 320,
+        "init_module": 175,
+        "finit_module": 313,
+        "delete_module": 176,
+        "reboot": 169,
+        "swapon": 167,
+        "swapoff": 168,
+        "acct": 163,
+        "mount": 165,
+        "umount2": 166,
+        "pivot_root": 155,
+        "unshare": 272,
+        "setns": 308,
+        "name_to_handle_at": 303,
+        "open_by_handle_at": 304,
+        "syslog": 103,
+        **_COMMON,
+    },
+    "aarch64": {
+        "userfaultfd": 282,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "keyctl": 219,
+        "add_key": 217,
+        "request_key": 218,
+        "kexec_load": 104,
+        "kexec_file_load": 294,
+        "init_module": 105,
+        "finit_module": 273,
+        "delete_module": 106,
+        "reboot": 142,
+        "swapon": 224,
+        "swapoff": 225,
+        "acct": 89,
+        "mount": 40,
+        "umount2": 39,
+        "pivot_root": 41,
+        "unshare": 97,
+        "setns": 268,
+        "name_to_handle_at": 264,
+        "open_by_handle_at": 265,
+        "syslog": 116,
+        **_COMMON,
+    },
+}
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_X32_BIT = 0x40000000  # x86_64's x32 ABI: other numbers, refused outright
+
+# classic BPF, as seccomp reads it: struct seccomp_data { int nr; u32 arch; ... }
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_RET_K = 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+
+
+def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("=HBBI", code, jt, jf, k)
+
+
+def blocked(machine: str | None = None) -> dict[str, int]:
+    """The refused calls of `machine` (default: this one), by name."""
+    return dict(_SYSCALLS.get(machine or platform.machine(), {}))
+
+
+def program(machine: str | None = None) -> bytes | None:
+    """The filter for `machine` (default: this one), or None where there is none."""
+    machine = machine or platform.machine()
+    numbers = sorted(set(_SYSCALLS.get(machine, {}).values()))
+    if not numbers:
+        return None
+    eperm = _RET_ERRNO | errno.EPERM
+    foreign = _RET_ERRNO | errno.ENOSYS
+    body = [_insn(_LD_W_ABS, 0)]  # nr
+    if machine == "x86_64":
+        body.append(_insn(_JGE_K, _X32_BIT, jt=len(numbers) + 2))
+    for index, nr in enumerate(numbers):
+        body.append(_insn(_JEQ_K, nr, jt=len(numbers) - index))  # to "refuse"
+    body.append(_insn(_RET_K, _RET_ALLOW))
+    body.append(_insn(_RET_K, eperm))  # refuse
+    body.append(_insn(_RET_K, eperm))  # x32
+    head = [
+        _insn(_LD_W_ABS, 4),  # arch
+        # same architecture: go on; another (e.g. 32-bit calls on x86_64): ENOSYS
+        _insn(_JEQ_K, _AUDIT_ARCH[machine], jt=1),
+        _insn(_RET_K, foreign),
+    ]
+    return b"".join(head + body)
+
+
+def program_fd() -> int | None:
+    """A pipe's read end holding this machine's filter, for `bwrap --seccomp FD`."""
+    code = program()
+    if code is None:
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, code)  # a few hundred bytes: fits the pipe buffer
+    finally:
+        os.close(write_end)
+    return read_end
+
+
+# Installs the filter given in hex as argv[1], then execs argv[2:]. Run by the
+# container's python3 (-I -S: no site, no environment, a few ms); the container
+# already has no-new-privileges, set again here because seccomp requires it.
+_INSTALL = """\
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+code = bytes.fromhex(sys.argv[1])
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+prog = Prog(len(code) // 8, code)
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(prog), 0, 0):
+    why = os.strerror(ctypes.get_errno())
+    print("faultline: cannot install the seccomp filter:", why, file=sys.stderr)
+    os._exit(125)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def exec_prefix() -> list[str]:
+    """argv that installs this machine's filter in a container, then runs the rest."""
+    code = program()
+    return [] if code is None else ["python3", "-I", "-S", "-c", _INSTALL, code.hex()]
