@@ -141,7 +141,7 @@ class _WarmPool:
             return None
         with self._lock:
             if self._pid != os.getpid():
-                self._restart_after_fork()
+                self._start_in_this_process()
             warm = self._ready.pop(0) if self._ready else None
         self._wake.set()
         if warm is not None and warm.party.proc.poll() is not None:
@@ -154,8 +154,9 @@ class _WarmPool:
         with self._lock:
             return [warm.run_id for warm in self._ready] if self._pid == os.getpid() else []
 
-    def _restart_after_fork(self) -> None:
-        # Inherited sandboxes belong to the parent: forget them, close our copies.
+    def _start_in_this_process(self) -> None:
+        """First use here: start the filling thread. After a fork, the inherited
+        sandboxes belong to the parent: forget them and close our copies."""
         for warm in self._ready:
             for fd in [warm.request_fd, warm.party.status_fd, warm.party.pidfd,
                        *warm.party.streams]:  # fmt: skip
