@@ -92,6 +92,22 @@ class _Running:
     killed: bool = False
     ended: float | None = None
 
+    def close_fds(self, *extra: int) -> None:
+        """Close our ends of its pipes and its pidfd, plus `extra` (idempotent)."""
+        for fd in [*extra, self.status_fd, self.pidfd, *self.streams]:
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.status_fd = self.pidfd = -1
+        self.streams.clear()
+
+
+def _remove_all(cleanups: list[object]) -> None:
+    """Remove what a run made, newest first (cgroups before the scratch they ran on)."""
+    for item in reversed(cleanups):
+        item.remove()  # type: ignore[attr-defined]
+    cleanups.clear()
+
 
 @dataclass
 class _Warm:
@@ -107,15 +123,9 @@ class _Warm:
     def discard(self, backend: BwrapBackend) -> None:
         """Kill it and remove everything it had (idempotent)."""
         backend._stop(self.party)
-        for fd in [self.request_fd, self.party.status_fd, self.party.pidfd, *self.party.streams]:
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        self.party.close_fds(self.request_fd)
         self.request_fd = -1
-        self.party.streams.clear()
-        for item in reversed(self.cleanups):
-            item.remove()  # type: ignore[attr-defined]
-        self.cleanups.clear()
+        _remove_all(self.cleanups)
 
 
 class _WarmPool:
@@ -158,10 +168,7 @@ class _WarmPool:
         """First use here: start the filling thread. After a fork, the inherited
         sandboxes belong to the parent: forget them and close our copies."""
         for warm in self._ready:
-            for fd in [warm.request_fd, warm.party.status_fd, warm.party.pidfd,
-                       *warm.party.streams]:  # fmt: skip
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            warm.party.close_fds(warm.request_fd)
         self._ready = []
         self._pid = os.getpid()
         threading.Thread(target=self._fill, name="faultline-warm-bwrap", daemon=True).start()
@@ -380,13 +387,10 @@ class BwrapBackend:
             for party in running:
                 self._stop(party)
             for party in running:
-                for fd in [party.status_fd, party.pidfd, *party.streams]:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+                party.close_fds()
             if netns_fd is not None:
                 os.close(netns_fd)
-            for item in reversed(cleanups):
-                item.remove()  # type: ignore[attr-defined]
+            _remove_all(cleanups)
 
     def _app_space(
         self, owner: str, limits: Limits, cleanups: list[object]
@@ -436,8 +440,7 @@ class BwrapBackend:
             )
         except BaseException:
             os.close(request_w)
-            for item in reversed(cleanups):
-                item.remove()  # type: ignore[attr-defined]
+            _remove_all(cleanups)
             raise
         finally:
             os.close(request_r)
