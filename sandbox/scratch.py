@@ -30,7 +30,8 @@ MNT_DETACH = 0x2
 MS_REMOUNT = 0x20
 
 
-def _inodes(max_files: int) -> int:
+def tmpfs_inodes(max_files: int) -> int:
+    """Inodes of a scratch tmpfs for `max_files` files (directories need some too)."""
     return max(4096, 2 * max_files + 256)
 
 
@@ -67,7 +68,7 @@ class PartyScratch:
         self.mounted = False
         self.disk_mb, self.max_files = disk_mb, max_files
         try:
-            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, _inodes(max_files))
+            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, tmpfs_inodes(max_files))
             self.mounted = True
         except SandboxError:
             self.root.rmdir()
@@ -76,7 +77,7 @@ class PartyScratch:
     def resize(self, *, disk_mb: int, max_files: int) -> None:
         """New size and inode limits for a pre-started party (a remount; binds follow)."""
         if (disk_mb, max_files) != (self.disk_mb, self.max_files):
-            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, _inodes(max_files), MS_REMOUNT)
+            _mount_tmpfs(self.root, disk_mb * 1024 * 1024, tmpfs_inodes(max_files), MS_REMOUNT)
             self.disk_mb, self.max_files = disk_mb, max_files
 
     def make_dir(self, name: str, uid: int, mode: int = 0o755) -> Path:

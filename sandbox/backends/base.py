@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
 from sandbox.config import SANDBOX_PATH, SANDBOX_TMP
-from sandbox.spec import BackendStatus, RunResult, RunSpec
+from sandbox.spec import BackendStatus, Limits, RunResult, RunSpec
 
 
 class Backend(Protocol):
@@ -50,3 +50,9 @@ def party_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) ->
     if extra:
         result.update(extra)
     return result
+
+
+def cpu_rlimit(limits: Limits) -> tuple[int, int]:
+    """RLIMIT_CPU for a party: whole seconds, soft (SIGXCPU) then hard (SIGKILL) a second later."""
+    soft = max(1, int(limits.cpu_seconds + 0.999))
+    return soft, soft + 1

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from sandbox import cgroups, scratch, seccomp
-from sandbox.backends.base import new_run_id, party_env
+from sandbox.backends.base import cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
@@ -68,6 +68,13 @@ _WRAPPER = (
 _EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
 # bwrap init + monitor are counted in the pids cgroup too.
 _BWRAP_OWN_PIDS = 3
+
+
+def _cgroup_limits(limits: Limits) -> dict[str, int]:
+    """A party's cgroup limits, the same for a cold start and a pre-started one."""
+    return {"pids": limits.pids + _BWRAP_OWN_PIDS, "memory_bytes": limits.memory_mb << 20}
+
+
 # Where a pre-started sandbox finds faultline-launch (its --exec-from half).
 WARM_STUB = "/.faultline-exec"
 _WARM_CPU_SECONDS = 2**31  # see _prestart
@@ -286,10 +293,7 @@ class BwrapBackend:
             if warm is not None:
                 try:
                     warm.space.resize(disk_mb=spec.limits.disk_mb, max_files=spec.limits.max_files)
-                    warm.party.cgroup.set_limits(
-                        pids=spec.limits.pids + _BWRAP_OWN_PIDS,
-                        memory_bytes=spec.limits.memory_mb * 1024 * 1024,
-                    )
+                    warm.party.cgroup.set_limits(**_cgroup_limits(spec.limits))
                 except (OSError, SandboxError):
                     warm.discard(self)  # e.g. a limit below what it already uses: start cold
                 else:
@@ -453,10 +457,9 @@ class BwrapBackend:
             warm.space.write_files(warm.app_dir, spec.app.files, APP_UID)
             party.stdout.cap = party.stderr.cap = limits.output_bytes
             party.stdout.on_line = spec.on_line
-            cpu = max(1, int(limits.cpu_seconds + 0.999))
             # bwrap sets PWD for a cold start; the stub's request replaces its environment.
             env = {**party_env(spec.app.env), "PWD": APP_DIR}
-            fields = [str(cpu), str(cpu + 1), str(len(spec.app.command)), *spec.app.command]
+            fields = [*map(str, cpu_rlimit(limits)), str(len(spec.app.command)), *spec.app.command]
             fields += [f"{key}={value}" for key, value in env.items()]
             request = b"".join(field.encode() + b"\0" for field in fields)
             party.started = time.monotonic()
@@ -537,20 +540,20 @@ class BwrapBackend:
         return args
 
     def _launch_args(
-        self, procs: list[str], cpu: int, netns_fd: int | None, uid: int, label: str
+        self, procs: list[str], cpu: tuple[int, int], netns_fd: int | None, uid: int, label: str
     ) -> list[str]:
         """What runs before bwrap: cgroups, CPU limit, [network namespace], uid drop."""
         if self.launcher is not None:
             argv = [str(self.launcher)]
             for procs_file in procs:
                 argv += ["--cgroup", procs_file]
-            argv += ["--cpu", str(cpu), str(cpu + 1)]
+            argv += ["--cpu", *map(str, cpu)]
             if netns_fd is not None:
                 argv += ["--netns", str(netns_fd)]
             return [*argv, "--user", str(uid), "--"]
         if len(procs) == 1:
             procs = procs * 2
-        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", *procs, str(cpu), str(cpu + 1)]
+        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", *procs, *map(str, cpu)]
         if netns_fd is not None:
             argv += ["nsenter", f"--net=/proc/self/fd/{netns_fd}", "--"]
         return [*argv, "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
@@ -570,13 +573,9 @@ class BwrapBackend:
         cleanups: list[object],
         extra_fds: tuple[int, ...] = (),
     ) -> _Running:
-        cgroup = cgroups.PartyCgroup(
-            f"{owner}-{who}",
-            pids=limits.pids + _BWRAP_OWN_PIDS,
-            memory_bytes=limits.memory_mb * 1024 * 1024,
-        )
+        cgroup = cgroups.PartyCgroup(f"{owner}-{who}", **_cgroup_limits(limits))
         cleanups.append(cgroup)
-        cpu = max(1, int(limits.cpu_seconds + 0.999))
+        cpu = cpu_rlimit(limits)
         status_r, status_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()

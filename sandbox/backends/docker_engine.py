@@ -30,7 +30,7 @@ import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox import seccomp
-from sandbox.backends.base import new_run_id, party_env
+from sandbox.backends.base import cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
     APP_DIR,
@@ -43,7 +43,7 @@ from sandbox.config import (
     TESTER_UID,
     SandboxConfig,
 )
-from sandbox.scratch import parse_report
+from sandbox.scratch import parse_report, tmpfs_inodes
 from sandbox.spec import (
     BackendStatus,
     Files,
@@ -290,9 +290,9 @@ class DockerBackend:
         command += ["timeout", "-s", "KILL", str(backstop), *party.command]
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
-        disk = f"size={limits.disk_mb}m,nr_inodes={max(4096, 2 * limits.max_files + 256)}"
+        disk = f"size={limits.disk_mb}m,nr_inodes={tmpfs_inodes(limits.max_files)}"
         tmpfs_opts = f"{disk},mode=0755,uid={uid},gid={uid},exec,nosuid,nodev"
-        cpu = max(1, int(limits.cpu_seconds + 0.999))
+        cpu_soft, cpu_hard = cpu_rlimit(limits)
         host_config = client.api.create_host_config(
             network_mode=network_mode,
             read_only=True,
@@ -305,7 +305,7 @@ class DockerBackend:
             memswap_limit=f"{limits.memory_mb}m",
             nano_cpus=int(self.config.docker_cpus * 1e9),
             ulimits=[
-                Ulimit(name="cpu", soft=cpu, hard=cpu + 1),
+                Ulimit(name="cpu", soft=cpu_soft, hard=cpu_hard),
                 Ulimit(name="core", soft=0, hard=0),
             ],
             log_config=LogConfig(type="none"),
