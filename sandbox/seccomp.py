@@ -19,6 +19,7 @@ io_uring through; the docker backend therefore starts every command through
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import platform
 import struct
@@ -113,7 +114,11 @@ def blocked(machine: str | None = None) -> dict[str, int]:
 
 def program(machine: str | None = None) -> bytes | None:
     """The filter for `machine` (default: this one), or None where there is none."""
-    machine = machine or platform.machine()
+    return _program(machine or platform.machine())
+
+
+@functools.cache  # every party start asks for it; it never changes
+def _program(machine: str) -> bytes | None:
     numbers = sorted(set(_SYSCALLS.get(machine, {}).values()))
     if not numbers:
         return None
