@@ -54,6 +54,17 @@ async def connect(
     return comm, connected
 
 
+def assert_refused(path: str, client: Client | None) -> None:
+    """The socket at `path` does not open for `client`."""
+
+    async def scenario() -> None:
+        comm, connected = await connect(path, client)
+        assert not connected
+        await comm.disconnect()
+
+    run(scenario)
+
+
 async def until(
     comm: WebsocketCommunicator, predicate: Callable[[dict], bool]
 ) -> tuple[dict, list]:
@@ -120,12 +131,7 @@ def test_console_socket_refuses_everyone_but_the_interviews_interviewers(
 ) -> None:
     interview = setup["interview"]
 
-    async def scenario() -> None:
-        comm, connected = await connect(f"/ws/console/{interview.pk}/", setup[who])
-        assert not connected
-        await comm.disconnect()
-
-    run(scenario)
+    assert_refused(f"/ws/console/{interview.pk}/", setup[who])
     # Nothing that any message type would have done happened.
     interview.refresh_from_db()
     assert interview.state == "scheduled" and interview.revealed_tasks == 0
@@ -141,12 +147,7 @@ def test_room_socket_refuses_everyone_without_the_candidates_session(
     interview = setup["interview"]
     interview_services.interview_start(interview=interview, actor="ivy")
 
-    async def scenario() -> None:
-        comm, connected = await connect("/ws/room/", setup[who])
-        assert not connected
-        await comm.disconnect()
-
-    run(scenario)
+    assert_refused("/ws/room/", setup[who])
     assert WorkspaceFile.objects.get(interview=interview, path="app/main.py").version == 1
     assert not interview.events.filter(kind__in=["message", "edit", "run"]).exists()
 
@@ -498,12 +499,7 @@ def test_only_the_interviews_interviewers_can_grade_again(setup: dict[str, Any],
     interview = setup["interview"]
     errored = ended_with_errored_grading(interview)
 
-    async def scenario() -> None:
-        comm, connected = await connect(f"/ws/console/{interview.pk}/", setup[who])
-        assert not connected
-        await comm.disconnect()
-
-    run(scenario)
+    assert_refused(f"/ws/console/{interview.pk}/", setup[who])
     errored.refresh_from_db()
     assert errored.state == "error" and errored.infra_error == "SandboxError: sandbox unavailable"
     assert interview.test_runs.count() == 1
