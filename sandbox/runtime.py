@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from sandbox.config import APP_UID, PREPARE_RUNTIME_CMD, REPO_ROOT, TESTER_UID, VENV_DIR
@@ -23,10 +24,11 @@ from sandbox.spec import SandboxError
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 REQUIREMENTS = REPO_ROOT / "sandbox" / "images" / "runtime-requirements.txt"
 LAUNCHER_SOURCE = REPO_ROOT / "sandbox" / "launcher.c"
+WARM_TESTS = REPO_ROOT / "sandbox" / "images" / "test_warm_pytest_cache.py"
 LAUNCHER = Path("bin") / "faultline-launch"  # inside the runtime dir, never bound into a sandbox
 STAMP = "stamp"
 # Bump when the layout below changes, so prepare-runtime rebuilds.
-LAYOUT = 3
+LAYOUT = 4
 
 ETC_FILES = {
     "passwd": (
@@ -56,6 +58,7 @@ def wanted_stamp(python: Path = SYSTEM_PYTHON) -> str:
     digest = hashlib.sha256()
     digest.update(REQUIREMENTS.read_bytes())
     digest.update(LAUNCHER_SOURCE.read_bytes())
+    digest.update(WARM_TESTS.read_bytes())
     # A compiler installed later is a reason to rebuild: the launcher saves ~2 ms a run.
     digest.update(str(_compiler() is not None).encode())
     digest.update(_python_version(python).encode())
@@ -116,6 +119,23 @@ def _fix_scripts(bin_dir: Path, host_prefix: str) -> None:
             )
 
 
+def _warm_pytest_cache(venv: Path) -> None:
+    """Fill pytest's assertion-rewrite cache of the plugin packages (see WARM_TESTS)."""
+    with tempfile.TemporaryDirectory(prefix="faultline-warm-") as tmp:
+        shutil.copy(WARM_TESTS, tmp)
+        # No PYTHONDONTWRITEBYTECODE here: writing the cache is the point.
+        env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": tmp, "LANG": "C.UTF-8"}
+        done = subprocess.run(
+            [str(venv / "bin" / "python3"), "-m", "pytest", "-q", "-p", "no:cacheprovider", tmp],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise SandboxError(f"the runtime's pytest does not work:\n{done.stdout}{done.stderr}")
+
+
 def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = False) -> bool:
     """Build the runtime if needed. Returns True when it built, False when current."""
     if not SYSTEM_PYTHON.exists():
@@ -147,6 +167,7 @@ def prepare_runtime(runtime_dir: Path, *, force: bool = False, quiet: bool = Fal
         check=False,
         stdout=subprocess.DEVNULL,
     )
+    _warm_pytest_cache(venv)
     _fix_scripts(venv / "bin", str(venv))
     # The venv's path on the host ends up inside pyvenv.cfg only as "command";
     # it is harmless, but keep the sandbox view tidy.

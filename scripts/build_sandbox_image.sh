@@ -18,6 +18,7 @@ docker info >/dev/null 2>&1 || { echo "docker engine not reachable: start docker
 base_hash="$(sha256sum "$images/build_local_base.sh" | cut -c1-12)"
 base="${FAULTLINE_SANDBOX_BASE:-faultline-sandbox-base:$base_hash}"
 hash="$(cat "$images/Dockerfile" "$images/runtime-requirements.txt" "$images/build_local_base.sh" \
+        "$images/test_warm_pytest_cache.py" \
         <(echo "$base") | sha256sum | cut -c1-16)"
 tag="$name:$hash"
 
@@ -45,7 +46,7 @@ arch="$(uname -m)"
 
 ctx="$(mktemp -d /tmp/faultline-image.XXXXXX)"
 trap 'rm -rf "$ctx"' EXIT
-cp "$images/Dockerfile" "$images/runtime-requirements.txt" "$ctx/"
+cp "$images/Dockerfile" "$images/runtime-requirements.txt" "$images/test_warm_pytest_cache.py" "$ctx/"
 cp -r "$wheels" "$ctx/wheelhouse"
 DOCKER_BUILDKIT=0 docker build --quiet --network none --build-arg "BASE=$base" \
     --label faultline.sandbox.image=1 -t "$tag" "$ctx" >/dev/null

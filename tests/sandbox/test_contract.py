@@ -75,6 +75,22 @@ def test_runtime_has_python_packages_and_node(backend: str) -> None:
     assert node.app.stdout == "2\n", node.app.stderr
 
 
+def test_pytest_starts_from_its_cache_not_by_rewriting_plugins(backend: str) -> None:
+    # Without the cache every sandboxed pytest re-rewrites hypothesis, anyio and
+    # pytest-asyncio (about 1.5 s a run): the runtime build must have filled it.
+    code = (
+        "import importlib, pathlib, _pytest.assertion.rewrite as rw\n"
+        "for name in ('hypothesis.core', 'anyio._core._eventloop', 'pytest_asyncio.plugin'):\n"
+        "    spec = importlib.util.find_spec(name)\n"
+        "    src = pathlib.Path(spec.origin)\n"
+        "    pyc = src.parent / '__pycache__' / (src.stem + rw.PYC_TAIL)\n"
+        "    print(name, rw._read_pyc(src, pyc) is not None)\n"
+    )
+    result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
+    cached = "hypothesis.core True\nanyio._core._eventloop True\npytest_asyncio.plugin True\n"
+    assert result.app.stdout == cached, result.app.stderr
+
+
 def test_environment_is_only_what_was_given(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = f"host-secret-{uuid.uuid4()}"
     monkeypatch.setenv("FAULTLINE_CANARY_SECRET", secret)
