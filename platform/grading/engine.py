@@ -22,6 +22,12 @@ from sandbox.spec import InputRejected, SandboxError
 
 log = logging.getLogger(__name__)
 
+# Live progress stops here. Each live test costs a database write and a broadcast,
+# and in a visible run the candidate's code can print progress lines itself: a
+# flood must not become a flood of writes. (Far above any suite; the stored
+# result is rebuilt from the report, not from these lines.)
+MAX_LIVE_TESTS = 1000
+
 
 class EngineInfrastructureError(Exception):
     """The sandbox or the runner failed: the platform's fault, not the candidate's."""
@@ -51,15 +57,24 @@ def load_exercise(slug: str) -> catalog.Exercise:
     return catalog.find(slug, Path(settings.EXERCISES_DIR))
 
 
-def _line_parser(on_test: Callable[[dict[str, Any]], None] | None) -> Callable[[str], None]:
+def live_test_parser(
+    on_test: Callable[[dict[str, Any]], None] | None,
+) -> Callable[[str], None]:
+    """A sandbox line callback that calls `on_test` with each test outcome line."""
+    delivered = 0
+
     def on_line(line: str) -> None:
+        nonlocal delivered
         if on_test is None or not line.startswith(runner.LINE_PREFIX):
+            return
+        if delivered >= MAX_LIVE_TESTS:
             return
         try:
             test = json.loads(line[len(runner.LINE_PREFIX) :])
         except ValueError:
             return  # a garbled progress line only costs a live update, not the result
         if isinstance(test, dict):
+            delivered += 1
             try:
                 on_test(test)
             except Exception:  # progress must never break the run
@@ -90,7 +105,7 @@ def run_suite(
             spec,
             data,
             backend=backend or settings.SANDBOX_BACKEND,
-            on_line=_line_parser(on_test),
+            on_line=live_test_parser(on_test),
         )
     except InputRejected as exc:
         # The candidate's files were refused before anything ran: their outcome, said plainly.
