@@ -3,7 +3,10 @@ kernel attack surface or would undo the sandbox, fail with EPERM.
 
 The list follows Docker's default profile for the calls that matter (io_uring,
 userfaultfd, bpf, perf events, the kernel keyring, modules, kexec, mounts,
-file handles), so both backends refuse the same things. Namespaces and caps
+file handles), so both backends refuse the same things. It also refuses
+ptrace and process_vm_*, which Docker allows: no exercise debugs a process, and
+with them a party could stop or rewrite its own sandbox's init (the Docker
+backend's backstop `timeout`). Namespaces and caps
 already stop most of them; the filter is the second wall. bwrap installs it
 (--seccomp FD) just before it executes the party's command, and it stays for
 every process the command starts.
@@ -62,6 +65,9 @@ _SYSCALLS = {
         "name_to_handle_at": 303,
         "open_by_handle_at": 304,
         "syslog": 103,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
         **_COMMON,
     },
     "aarch64": {
@@ -88,6 +94,9 @@ _SYSCALLS = {
         "name_to_handle_at": 264,
         "open_by_handle_at": 265,
         "syslog": 116,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
         **_COMMON,
     },
 }

@@ -500,8 +500,8 @@ for attempt in attempts:
 
 
 def test_kernel_attack_surface_calls_are_refused(backend: str) -> None:
-    """io_uring, userfaultfd, bpf, perf events, the keyring, modules, mounts and new
-    namespaces: the seccomp filter refuses them with EPERM on both backends, while
+    """io_uring, userfaultfd, bpf, perf events, the keyring, modules, mounts, new
+    namespaces and ptrace: the seccomp filter refuses them with EPERM on both backends, while
     threads and child processes (which use clone/clone3) still work."""
     numbers = seccomp.blocked()
     if not numbers:
