@@ -4,8 +4,8 @@
 
 For each backend: a sandboxed `python3 -c pass` against the same command run
 bare, through the Python API; a two-party run of a tiny FastAPI app plus a tiny
-pytest test; and how many sandboxed runs per second the machine completes when
-several are started at once.
+pytest test, next to the same two processes run bare; and how many sandboxed runs
+per second the machine completes when several are started at once.
 
 bwrap keeps pre-started sandboxes for single-party runs (FAULTLINE_SANDBOX_WARM,
 default 2): its `python3 -c pass` is printed as it runs by default and with
@@ -16,9 +16,11 @@ interpreter, and the very interpreter the sandbox runs (the runtime's venv).
 from __future__ import annotations
 
 import argparse
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +53,7 @@ import httpx
 def test_ping():
     for _ in range(500):
         try:
-            response = httpx.get("http://127.0.0.1:8000/ping")
+            response = httpx.get(f"http://127.0.0.1:{os.environ.get('APP_PORT', 8000)}/ping")
             break
         except httpx.TransportError:
             time.sleep(0.01)
@@ -89,6 +91,46 @@ def bare(python: str) -> Callable[[], object]:
     return lambda: subprocess.run([python, "-c", "pass"], check=True)
 
 
+def bare_two_party(python: str) -> Callable[[], object]:
+    """The same two parties as TWO_PARTY, run bare with the sandbox's interpreter."""
+
+    def go() -> object:
+        with tempfile.TemporaryDirectory(prefix="faultline-bench-") as tmp:
+            (Path(tmp) / "main.py").write_bytes(APP)
+            (Path(tmp) / "test_ping.py").write_bytes(TEST)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = str(probe.getsockname()[1])
+            env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
+            env.update(APP_PORT=port, FAULTLINE_REPORT_DIR=tmp)
+            app_cmd = [
+                python,
+                "-m",
+                "uvicorn",
+                "main:app",
+                "--port",
+                port,
+                "--log-level",
+                "warning",
+            ]
+            app = subprocess.Popen(app_cmd, cwd=tmp, env=env)
+            try:
+                subprocess.run(
+                    [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_ping.py"],
+                    cwd=tmp,
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            finally:
+                app.kill()
+                app.wait()
+        return None
+
+    return go
+
+
 def sandboxed(spec: RunSpec, backend: str, cold: bool = False) -> Callable[[], object]:
     # A separate backend object with nothing pre-started, for the cold-start figure.
     runner = BwrapBackend(replace(load_config(), bwrap_warm=0)) if cold else None
@@ -123,6 +165,10 @@ def main() -> int:
     venv_python = load_config().runtime_dir / "venv" / "bin" / "python3"
     same = median_seconds(bare(str(venv_python)), args.runs) if venv_python.exists() else base
     print(f"bare runtime venv python3 -c pass      median {same * 1000:7.1f} ms")
+    bare_two = 0.0
+    if venv_python.exists():
+        bare_two = median_seconds(bare_two_party(str(venv_python)), args.runs)
+        print(f"bare two-party FastAPI + pytest        median {bare_two * 1000:7.1f} ms")
     for backend in args.backends.split(","):
         status = sandbox.get_backend(backend).status()
         if not status.available:
@@ -151,7 +197,8 @@ def main() -> int:
                     f"{spaced * 1000:7.1f} ms ({spaced / base:.2f}x system)"
                 )
         two = median_seconds(sandboxed(TWO_PARTY, backend), args.runs)
-        print(f"{backend:6} two-party FastAPI + pytest     median {two * 1000:7.1f} ms")
+        against = f"  ({two / bare_two:.2f}x bare)" if bare_two else ""
+        print(f"{backend:6} two-party FastAPI + pytest     median {two * 1000:7.1f} ms{against}")
         rate = throughput(backend, total=max(20, args.runs * 2), workers=args.workers)
         print(f"{backend:6} concurrent ({args.workers} at once)        {rate:7.1f} runs/s")
     return 0
