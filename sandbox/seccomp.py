@@ -6,8 +6,8 @@ userfaultfd, bpf, perf events, the kernel keyring, modules, kexec, mounts,
 file handles), so both backends refuse the same things. It also refuses
 ptrace and process_vm_*, which Docker allows: no exercise debugs a process, and
 with them a party could stop or rewrite its own sandbox's init (the Docker
-backend's backstop `timeout`). Namespaces and caps
-already stop most of them; the filter is the second wall. bwrap installs it
+backend's backstop `timeout`). Namespaces and caps already stop most of them;
+the filter is the second wall. bwrap installs it
 (--seccomp FD) just before it executes the party's command, and it stays for
 every process the command starts.
 
