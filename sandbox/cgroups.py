@@ -193,9 +193,11 @@ class PartyCgroup:
             _rmdir(d, deadline)  # kills what is left when the group is still busy
 
 
-def owner_alive(name: str) -> bool:
+def owner_alive(name: str, dead_owner: int | None = None) -> bool:
+    """Whether the harness whose pid starts `name` still runs (`dead_owner` is known gone:
+    it may still be a zombie, which signal 0 would count as alive)."""
     head = name.split("-", 1)[0]
-    if not head.isdigit():
+    if not head.isdigit() or int(head) == dead_owner:
         return False
     try:
         os.kill(int(head), 0)
@@ -206,7 +208,7 @@ def owner_alive(name: str) -> bool:
     return True
 
 
-def sweep_stale() -> int:
+def sweep_stale(dead_owner: int | None = None) -> int:
     """Kill and remove faultline cgroups whose harness process is gone. Returns how many."""
     version = cgroup_version()
     if version is None:
@@ -217,7 +219,7 @@ def sweep_stale() -> int:
         if not parent.is_dir():
             continue
         for child in parent.iterdir():
-            if child.is_dir() and not owner_alive(child.name):
+            if child.is_dir() and not owner_alive(child.name, dead_owner):
                 with contextlib.suppress(SandboxError):
                     _kill_dir(child, deadline)
                     _rmdir(child, deadline)

@@ -163,14 +163,14 @@ def _mount_points() -> list[str]:
     return points
 
 
-def sweep_stale(base: Path) -> int:
+def sweep_stale(base: Path, dead_owner: int | None = None) -> int:
     """Unmount and remove scratch spaces whose harness process is gone."""
     if not base.is_dir():
         return 0
     removed = 0
     mounted = set(_mount_points())
     for child in base.iterdir():
-        if owner_alive(child.name):
+        if owner_alive(child.name, dead_owner):
             continue
         with contextlib.suppress(OSError, SandboxError):
             if str(child) in mounted:

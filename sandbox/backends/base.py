@@ -25,8 +25,9 @@ class Backend(Protocol):
         """Run a checked spec (see inputs.check_spec) and clean up everything it made."""
         ...
 
-    def sweep(self) -> int:
-        """Remove what crashed harnesses left behind; return how many things were removed."""
+    def sweep(self, dead_owner: int | None = None) -> int:
+        """Remove what dead harnesses left behind (`dead_owner`: a pid known to have
+        exited, perhaps not yet reaped); return how many things were removed."""
         ...
 
     def leftovers(self, run_id: str) -> list[str]:

@@ -47,6 +47,7 @@ from sandbox.config import (
     SandboxConfig,
 )
 from sandbox.netns import new_loopback_netns
+from sandbox.reaper import ensure_reaper
 from sandbox.runtime import launcher_path, runtime_problem
 from sandbox.spec import (
     BackendStatus,
@@ -263,6 +264,7 @@ class BwrapBackend:
             if not st.available:
                 raise SandboxUnavailable(f"bwrap backend unavailable: {st.detail}")
             self._checked_at = time.monotonic()
+        ensure_reaper(self.name)
         with self._sweep_lock:
             if not self._swept:
                 self.sweep()
@@ -270,9 +272,9 @@ class BwrapBackend:
 
     # -- cleanup of crashed harnesses -------------------------------------
 
-    def sweep(self) -> int:
-        removed = cgroups.sweep_stale()
-        removed += scratch.sweep_stale(self.config.scratch_dir)
+    def sweep(self, dead_owner: int | None = None) -> int:
+        removed = cgroups.sweep_stale(dead_owner)
+        removed += scratch.sweep_stale(self.config.scratch_dir, dead_owner)
         return removed
 
     def leftovers(self, run_id: str) -> list[str]:

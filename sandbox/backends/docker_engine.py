@@ -43,6 +43,7 @@ from sandbox.config import (
     TESTER_UID,
     SandboxConfig,
 )
+from sandbox.reaper import ensure_reaper
 from sandbox.scratch import parse_report, tmpfs_inodes
 from sandbox.spec import (
     BackendStatus,
@@ -148,6 +149,7 @@ class DockerBackend:
         if not st.available:
             raise SandboxUnavailable(f"docker backend unavailable: {st.detail}")
         client = self._engine()
+        ensure_reaper(self.name)
         if not self._swept:
             self._swept = True
             self.sweep()
@@ -155,7 +157,7 @@ class DockerBackend:
 
     # -- cleanup ------------------------------------------------------------
 
-    def sweep(self) -> int:
+    def sweep(self, dead_owner: int | None = None) -> int:
         client = self._engine()
         removed = 0
         host = socket.gethostname()
@@ -164,7 +166,9 @@ class DockerBackend:
             labels = summary.get("Labels") or {}
             owner_host, _, owner_pid = labels.get("faultline.owner", "").partition(":")
             stale = now - summary.get("Created", now) > STALE_AFTER_SECONDS
-            if owner_host == host and owner_pid.isdigit():
+            if owner_host == host and owner_pid == str(dead_owner):
+                stale = True
+            elif owner_host == host and owner_pid.isdigit():
                 try:
                     os.kill(int(owner_pid), 0)
                 except ProcessLookupError:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +76,60 @@ def host_processes_with(marker: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def start_caller(argv: Sequence[str], marker: str) -> subprocess.Popen[bytes]:
+    """Start a harness process (`argv`) whose sandboxed `python3 ... marker` is running."""
+    caller = subprocess.Popen(argv, cwd=Path(sandbox.__file__).parent.parent)
+    for _ in range(600):
+        # The caller's own command line holds the marker too: wait for the program.
+        if any(cmdline(pid)[:1] == ["python3"] for pid in host_processes_with(marker)):
+            return caller
+        time.sleep(0.05)
+    caller.kill()
+    caller.wait()
+    raise AssertionError("the sandboxed program never started")
+
+
+def owned_leftovers(backend: str, owner_pid: int) -> list[str]:
+    """Host resources (cgroups, scratch mounts, containers) of harness process `owner_pid`."""
+    if backend == "bwrap":
+        from sandbox.cgroups import CGROUP_ROOT
+
+        roots = [*CGROUP_ROOT.glob("*/faultline"), CGROUP_ROOT / "faultline"]
+        roots.append(sandbox.get_backend("bwrap").config.scratch_dir)  # type: ignore[attr-defined]
+        return [
+            str(p)
+            for r in roots
+            if r.is_dir()
+            for p in r.iterdir()
+            if p.name.startswith(f"{owner_pid}-")
+        ]
+    import docker
+
+    client = docker.from_env()
+    owner = f"{socket.gethostname()}:{owner_pid}"
+    return [
+        str(c.id)
+        for c in client.containers.list(all=True, filters={"label": f"faultline.owner={owner}"})
+    ]
+
+
+def left_behind(backend: str, marker: str, owner_pid: int, *, sweep: bool) -> list[str]:
+    """What is still left of a killed caller's run after up to a minute (empty: all gone)."""
+    for _ in range(600):
+        if sweep:
+            sandbox.get_backend(backend).sweep()
+        left = [f"process {pid}" for pid in host_processes_with(marker)]
+        left += owned_leftovers(backend, owner_pid)
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left

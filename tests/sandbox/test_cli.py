@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import pytest
 
 import sandbox
 from tests.requirements import require_docker
+from tests.sandbox.conftest import left_behind, start_caller
 
 REPO = Path(sandbox.__file__).resolve().parent.parent
 
@@ -60,6 +65,17 @@ def test_exec_reports_a_timeout_and_truncation(backend: str) -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["timed_out"] and out["output_truncated"] and len(out["stdout"]) == 1024
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_exec_killed_mid_run_leaves_nothing_behind(backend: str, sig: signal.Signals) -> None:
+    marker = f"orphan-{uuid.uuid4()}"
+    argv = [sys.executable, "-m", "sandbox", "exec", "--backend", backend, "--timeout", "300"]
+    caller = start_caller([*argv, "--", "python3", "-c", "import time; time.sleep(300)", marker],
+                          marker)  # fmt: skip
+    caller.send_signal(sig)
+    caller.wait()
+    assert left_behind(backend, marker, caller.pid, sweep=False) == []
 
 
 def test_exec_refuses_a_workspace_with_a_symlink(backend: str, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,7 +25,15 @@ import pytest
 import sandbox
 from sandbox import seccomp
 from sandbox.spec import Party, RunSpec
-from tests.sandbox.conftest import SMALL, contained, host_processes_with, py
+from tests.sandbox.conftest import (
+    SMALL,
+    cmdline,
+    contained,
+    host_processes_with,
+    left_behind,
+    py,
+    start_caller,
+)
 
 REPORT_WRITER = """
 import json, os, sys
@@ -595,60 +602,34 @@ def test_tester_timeout_stops_both_parties(backend: str) -> None:
     assert result.app.timed_out and result.app.exit_code is None
 
 
-def test_killed_caller_leaves_nothing_after_a_sweep(backend: str) -> None:
-    marker = f"orphan-{uuid.uuid4()}"
-    caller = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sandbox, sys; from sandbox.spec import *;"
-            "cmd = ['python3', '-c', 'import time; time.sleep(300)', sys.argv[2]];"
-            "sandbox.run(RunSpec(app=Party(command=cmd), limits=Limits(wall_seconds=300)),"
-            "sys.argv[1])",
-            backend,
-            marker,
-        ],
-        cwd=Path(sandbox.__file__).parent.parent,
+def _api_caller(backend: str, marker: str) -> subprocess.Popen[bytes]:
+    code = (
+        "import sandbox, sys; from sandbox.spec import *;"
+        "cmd = ['python3', '-c', 'import time; time.sleep(300)', sys.argv[2]];"
+        "sandbox.run(RunSpec(app=Party(command=cmd), limits=Limits(wall_seconds=300)), sys.argv[1])"
     )
-    try:
-        for _ in range(600):
-            if host_processes_with(marker):
-                break
-            time.sleep(0.05)
-        assert host_processes_with(marker), "the sandboxed program never started"
-    finally:
-        caller.kill()
-        caller.wait()
-    be = sandbox.get_backend(backend)
-    owner = str(caller.pid)
-    for _ in range(200):
-        be.sweep()
-        if not host_processes_with(marker) and not _owned_leftovers(backend, owner):
-            break
-        time.sleep(0.05)
-    assert host_processes_with(marker) == []
-    assert _owned_leftovers(backend, owner) == []
+    return start_caller([sys.executable, "-c", code, backend, marker], marker)
+
+
+def test_killed_caller_leaves_nothing_behind(backend: str) -> None:
+    # No sweep here: the caller's reaper sees it die and cleans up at once.
+    marker = f"orphan-{uuid.uuid4()}"
+    caller = _api_caller(backend, marker)
+    caller.kill()
+    caller.wait()
+    assert left_behind(backend, marker, caller.pid, sweep=False) == []
     assert sandbox.run(RunSpec(app=Party(command=["true"])), backend).app.exit_code == 0
 
 
-def _owned_leftovers(backend: str, owner_pid: str) -> list[str]:
-    if backend == "bwrap":
-        from sandbox.cgroups import CGROUP_ROOT
-
-        roots = [*CGROUP_ROOT.glob("*/faultline"), CGROUP_ROOT / "faultline"]
-        roots.append(sandbox.get_backend("bwrap").config.scratch_dir)  # type: ignore[attr-defined]
-        return [
-            str(p)
-            for r in roots
-            if r.is_dir()
-            for p in r.iterdir()
-            if p.name.startswith(f"{owner_pid}-")
-        ]
-    import docker
-
-    client = docker.from_env()
-    owner = f"{socket.gethostname()}:{owner_pid}"
-    return [
-        str(c.id)
-        for c in client.containers.list(all=True, filters={"label": f"faultline.owner={owner}"})
-    ]
+def test_caller_killed_with_its_reaper_is_cleaned_by_a_sweep(backend: str) -> None:
+    marker = f"orphan-{uuid.uuid4()}"
+    caller = _api_caller(backend, marker)
+    owner = str(caller.pid)
+    reapers = [p for p in host_processes_with("reaper.py") if cmdline(p)[-2:-1] == [owner]]
+    assert reapers, "the caller started no reaper"
+    for pid in reapers:
+        os.kill(pid, signal.SIGKILL)
+    caller.kill()
+    caller.wait()
+    assert left_behind(backend, marker, caller.pid, sweep=True) == []
+    assert sandbox.run(RunSpec(app=Party(command=["true"])), backend).app.exit_code == 0
