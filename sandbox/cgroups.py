@@ -1,9 +1,12 @@
 """Per-party control groups: a pids limit (fork and thread bombs), a memory limit
-with no swap (memory bombs, reported as oom_killed), and a handle to kill every
-process of the party, however it was forked.
+with no swap (memory bombs, reported as oom_killed), a CPU share (a party that
+spins many processes still gets no more than its cores, so the other runs on the
+machine keep theirs), and a handle to kill every process of the party, however
+it was forked.
 
-cgroup v1 (pids and memory hierarchies) and the unified v2 hierarchy are both
-supported. Group names start with the harness pid, so a later harness can tell a
+cgroup v1 (pids, memory and cpu hierarchies) and the unified v2 hierarchy are both
+supported; the cpu controller is optional (without it a party's share is unbounded,
+and doctor says so). Group names start with the harness pid, so a later harness can tell a
 stale group (its harness is dead) from a live one of a concurrent harness.
 """
 
@@ -38,10 +41,25 @@ def cgroup_version() -> int | None:
     return None
 
 
+@functools.cache
+def cpu_controller() -> bool:
+    """Whether parties get a CPU share here (the cpu controller is there to use)."""
+    version = cgroup_version()
+    if version == 1:
+        return (CGROUP_ROOT / "cpu" / "cpu.cfs_quota_us").exists()
+    if version == 2:
+        return "cpu" in (CGROUP_ROOT / "cgroup.controllers").read_text().split()
+    return False
+
+
 def _parents(version: int) -> list[Path]:
     if version == 1:
-        return [CGROUP_ROOT / "pids" / GROUP, CGROUP_ROOT / "memory" / GROUP]
+        cpu = [CGROUP_ROOT / "cpu" / GROUP] if cpu_controller() else []
+        return [CGROUP_ROOT / "pids" / GROUP, CGROUP_ROOT / "memory" / GROUP, *cpu]
     return [CGROUP_ROOT / GROUP]
+
+
+CPU_PERIOD_US = 100_000
 
 
 def _write(path: Path, value: str) -> None:
@@ -59,9 +77,10 @@ def _ensure_parents(version: int) -> None:
         parent.mkdir(mode=0o755, exist_ok=True)
     if version == 2:
         # Controllers must be delegated down the tree before a leaf can use them.
+        wanted = "+pids +memory" + (" +cpu" if cpu_controller() else "")
         with contextlib.suppress(OSError):
-            _write(CGROUP_ROOT / "cgroup.subtree_control", "+pids +memory")
-        _write(CGROUP_ROOT / GROUP / "cgroup.subtree_control", "+pids +memory")
+            _write(CGROUP_ROOT / "cgroup.subtree_control", wanted)
+        _write(CGROUP_ROOT / GROUP / "cgroup.subtree_control", wanted)
     _parents_ready.add(version)
 
 
@@ -109,13 +128,13 @@ def _rmdir(directory: Path, deadline: float) -> None:
 class PartyCgroup:
     """The cgroup(s) of one party. Create, put processes in, read, kill, remove."""
 
-    def __init__(self, name: str, *, pids: int, memory_bytes: int) -> None:
+    def __init__(self, name: str, *, pids: int, memory_bytes: int, cpus: float) -> None:
         version = cgroup_version()
         if version is None:
             raise SandboxUnavailable("no pids+memory cgroup controllers on this machine")
         self.version = version
         self.name = name
-        self.limits: tuple[int, int] | None = None  # (pids, memory bytes) as set
+        self.limits: tuple[int, int, float] | None = None  # (pids, memory bytes, cpus) as set
         _ensure_parents(version)
         self.dirs = [parent / name for parent in _parents(version)]
         try:
@@ -126,18 +145,22 @@ class PartyCgroup:
                     _parents_ready.discard(version)
                     _ensure_parents(version)
                     d.mkdir(mode=0o755)
-            self.set_limits(pids=pids, memory_bytes=memory_bytes)
+            self.set_limits(pids=pids, memory_bytes=memory_bytes, cpus=cpus)
         except OSError as exc:
             self.remove()
             raise SandboxError(f"cannot set up cgroup {name}: {exc}") from exc
 
-    def set_limits(self, *, pids: int, memory_bytes: int) -> None:
-        """Set (or change, for a pre-started party) the pids and memory limits."""
-        if self.limits == (pids, memory_bytes):
+    def set_limits(self, *, pids: int, memory_bytes: int, cpus: float) -> None:
+        """Set (or change, for a pre-started party) the pids, memory and CPU limits."""
+        if self.limits == (pids, memory_bytes, cpus):
             return
         self.limits = None  # unknown until every write below went through
+        quota = max(1000, int(cpus * CPU_PERIOD_US))  # the kernel's minimum is 1 ms
         if self.version == 1:
-            pids_dir, mem_dir = self.dirs
+            pids_dir, mem_dir = self.dirs[:2]
+            if cpu_controller():
+                _write(self.dirs[2] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                _write(self.dirs[2] / "cpu.cfs_quota_us", str(quota))
             _write(pids_dir / "pids.max", str(pids))
             limit = mem_dir / "memory.limit_in_bytes"
             swap = mem_dir / "memory.memsw.limit_in_bytes"
@@ -157,14 +180,16 @@ class PartyCgroup:
             swap2 = d / "memory.swap.max"
             if swap2.exists():
                 _write(swap2, "0")
-        self.limits = (pids, memory_bytes)
+            if cpu_controller():
+                _write(d / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+        self.limits = (pids, memory_bytes, cpus)
 
     @property
     def procs_files(self) -> list[str]:
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     def oom_killed(self) -> bool:
-        mem_dir = self.dirs[-1]
+        mem_dir = self.dirs[1 if self.version == 1 else 0]
         source = mem_dir / ("memory.oom_control" if self.version == 1 else "memory.events")
         try:
             counters = dict(

@@ -40,7 +40,7 @@ class SandboxConfig:
     scratch_dir: Path  # per-run tmpfs mounts of the bwrap backend
     docker_image: str
     docker_runtime: str | None  # e.g. "runsc"; None: the engine's default
-    docker_cpus: float
+    cpus: float  # CPU share of each party, in cores (a cgroup quota / the engine's)
     bwrap_warm: int  # pre-started bwrap sandboxes kept ready for single-party runs
 
 
@@ -91,6 +91,7 @@ def load_config() -> SandboxConfig:
         ),
         docker_image=_env_str("FAULTLINE_SANDBOX_IMAGE", "faultline-sandbox:latest"),
         docker_runtime=os.environ.get("FAULTLINE_SANDBOX_DOCKER_RUNTIME", "").strip() or None,
-        docker_cpus=_env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0),
+        # FAULTLINE_SANDBOX_DOCKER_CPUS: its name from when only Docker had a CPU share.
+        cpus=_env_float("FAULTLINE_SANDBOX_CPUS", _env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0)),
         bwrap_warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
     )

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sandbox import cgroups, scratch, seccomp
 from sandbox.backends.base import cpu_rlimit, new_run_id, party_env
@@ -59,21 +59,25 @@ from sandbox.spec import (
     SandboxUnavailable,
 )
 
-# The fallback for faultline-launch: joins the cgroups ($1, $2) as root before
-# anything else runs, so not even the first fork escapes them; then CPU rlimits
-# (soft $3 -> SIGXCPU, hard $4 -> SIGKILL); nsenter and setpriv follow.
+# The fallback for faultline-launch: joins the $1 cgroups that follow as root
+# before anything else runs, so not even the first fork escapes them; then CPU
+# rlimits (soft -> SIGXCPU, hard -> SIGKILL); nsenter and setpriv follow.
 _WRAPPER = (
-    'echo $$ > "$1" && echo $$ > "$2" || exit 125; '
-    'ulimit -c 0; ulimit -S -t "$3"; ulimit -H -t "$4"; shift 4; exec "$@"'
+    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; '
+    'ulimit -c 0; ulimit -S -t "$1"; ulimit -H -t "$2"; shift 2; exec "$@"'
 )
 _EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
 # bwrap init + monitor are counted in the pids cgroup too.
 _BWRAP_OWN_PIDS = 3
 
 
-def _cgroup_limits(limits: Limits) -> dict[str, int]:
+def _cgroup_limits(limits: Limits, cpus: float) -> dict[str, Any]:
     """A party's cgroup limits, the same for a cold start and a pre-started one."""
-    return {"pids": limits.pids + _BWRAP_OWN_PIDS, "memory_bytes": limits.memory_mb << 20}
+    return {
+        "pids": limits.pids + _BWRAP_OWN_PIDS,
+        "memory_bytes": limits.memory_mb << 20,
+        "cpus": cpus,
+    }
 
 
 # Where a pre-started sandbox finds faultline-launch (its --exec-from half).
@@ -250,6 +254,11 @@ class BwrapBackend:
             True,
             f"bubblewrap, cgroup v{cgroups.cgroup_version()}, runtime {self.config.runtime_dir}, "
             f"parties start through {launch}, "
+            + (
+                f"{self.config.cpus:g} CPU per party, "
+                if cgroups.cpu_controller()
+                else "no cpu cgroup controller (CPU share unbounded), "
+            )
             + (f"seccomp refuses {refused} calls" if refused else "no seccomp filter here"),
         )
 
@@ -295,7 +304,7 @@ class BwrapBackend:
             if warm is not None:
                 try:
                     warm.space.resize(disk_mb=spec.limits.disk_mb, max_files=spec.limits.max_files)
-                    warm.party.cgroup.set_limits(**_cgroup_limits(spec.limits))
+                    warm.party.cgroup.set_limits(**_cgroup_limits(spec.limits, self.config.cpus))
                 except (OSError, SandboxError):
                     warm.discard(self)  # e.g. a limit below what it already uses: start cold
                 else:
@@ -553,9 +562,8 @@ class BwrapBackend:
             if netns_fd is not None:
                 argv += ["--netns", str(netns_fd)]
             return [*argv, "--user", str(uid), "--"]
-        if len(procs) == 1:
-            procs = procs * 2
-        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", *procs, *map(str, cpu)]
+        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", str(len(procs)), *procs]
+        argv += map(str, cpu)
         if netns_fd is not None:
             argv += ["nsenter", f"--net=/proc/self/fd/{netns_fd}", "--"]
         return [*argv, "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
@@ -575,7 +583,7 @@ class BwrapBackend:
         cleanups: list[object],
         extra_fds: tuple[int, ...] = (),
     ) -> _Running:
-        cgroup = cgroups.PartyCgroup(f"{owner}-{who}", **_cgroup_limits(limits))
+        cgroup = cgroups.PartyCgroup(f"{owner}-{who}", **_cgroup_limits(limits, self.config.cpus))
         cleanups.append(cgroup)
         cpu = cpu_rlimit(limits)
         status_r, status_w = os.pipe()

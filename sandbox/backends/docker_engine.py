@@ -142,7 +142,8 @@ class DockerBackend:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return BackendStatus(self.name, False, f"Docker engine error: {exc}")
         runtime = f", runtime {self.config.docker_runtime}" if self.config.docker_runtime else ""
-        return BackendStatus(self.name, True, f"image {self.config.docker_image}{runtime}")
+        detail = f"image {self.config.docker_image}{runtime}, {self.config.cpus:g} CPU per party"
+        return BackendStatus(self.name, True, detail)
 
     def _require(self) -> docker.DockerClient:
         st = self.status()
@@ -307,7 +308,7 @@ class DockerBackend:
             pids_limit=limits.pids,
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
-            nano_cpus=int(self.config.docker_cpus * 1e9),
+            nano_cpus=int(self.config.cpus * 1e9),
             ulimits=[
                 Ulimit(name="cpu", soft=cpu_soft, hard=cpu_hard),
                 Ulimit(name="core", soft=0, hard=0),

@@ -273,6 +273,35 @@ def test_cpu_loop_is_stopped_by_the_cpu_limit(backend: str) -> None:
     assert result.app.exit_code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL)
 
 
+CPU_HOG = """
+import os, time
+t0 = time.monotonic()
+children = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        while time.monotonic() - t0 < 2:
+            pass
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+t = os.times()
+print((t.children_user + t.children_system) / (time.monotonic() - t0))
+"""
+
+
+def test_processes_spinning_together_get_only_the_cpu_share(backend: str) -> None:
+    # Four spinners on this machine's cores would take them all (the other
+    # candidates' runs with them); a party gets its share, here half a core.
+    config = replace(sandbox.get_backend(backend).config, cpus=0.5, bwrap_warm=0)  # type: ignore[attr-defined]
+    half_core = type(sandbox.get_backend(backend))(config)  # type: ignore[call-arg]
+    result = half_core.run(RunSpec(app=Party(command=py(CPU_HOG)), limits=SMALL))
+    assert result.app.exit_code == 0, result.app.stderr
+    assert float(result.app.stdout) < 0.6  # cores used, on average
+    assert half_core.leftovers(result.run_id) == []
+
+
 def test_sleep_forever_is_stopped_at_the_wall_limit(backend: str) -> None:
     limits = replace(SMALL, wall_seconds=1)
     result = contained(backend, RunSpec(app=Party(command=["sleep", "1000"]), limits=limits))
