@@ -25,9 +25,10 @@ runtime: venv ## prepare the bubblewrap sandbox runtime (var/sandbox-runtime)
 image: venv ## build the Docker sandbox image locally (no registry needed)
 	scripts/build_sandbox_image.sh
 
-# For make test: the image too when a Docker engine answers (a no-op when it is
-# current); without one, or when it cannot be built, the docker tests skip here
-# and fail in CI, whose .ci/run builds it with `make image`.
+# For make test and make run: the image too when a Docker engine answers (a no-op
+# when it is current), so `python -m sandbox exec --backend docker` works after
+# either; without one, or when it cannot be built, the docker tests skip here and
+# fail in CI, whose .ci/run builds it with `make image`.
 image-if-engine: venv
 	@if docker info >/dev/null 2>&1; then \
 		scripts/build_sandbox_image.sh || echo "warning: sandbox image not built: docker sandbox tests will skip"; \
@@ -40,7 +41,7 @@ demo: migrate ## load exercises and demo accounts, interviews, graded results
 	$(PY) manage.py sync_exercises --keep-going
 	$(PY) manage.py seed_demo
 
-run: runtime demo ## run Faultline on this machine (embedded mode, PORT=8000)
+run: runtime image-if-engine demo ## run Faultline on this machine (embedded mode, PORT=8000)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
 
 worker: venv ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
