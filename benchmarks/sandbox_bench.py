@@ -154,51 +154,70 @@ def throughput(backend: str, total: int, workers: int) -> float:
     return total / (time.perf_counter() - start)
 
 
+def paired(
+    baseline: Callable[[], object], fn: Callable[[], object], runs: int, pause: float = 0.0
+) -> tuple[float, float]:
+    """Medians of `baseline` and `fn`, timed in alternation: a machine that gets slower
+    or faster meanwhile (a shared VM does) then shifts both, not just the ratio."""
+    baseline()
+    fn()  # warm-up: page cache, image layers, imports
+    first: list[float] = []
+    second: list[float] = []
+    for _ in range(runs):
+        for times, call in ((first, baseline), (second, fn)):
+            time.sleep(pause)
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+    return statistics.median(first), statistics.median(second)
+
+
+def against(label: str, base: float, value: float) -> str:
+    return (
+        f"{label:38} median {value * 1000:7.1f} ms  vs {base * 1000:6.1f} ms bare alongside: "
+        f"{value / base:.2f}x, {1000 * (value - base):+.1f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--backends", default="bwrap,docker")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    base = median_seconds(bare("/usr/bin/python3"), args.runs)
-    print(f"bare /usr/bin/python3 -c pass          median {base * 1000:7.1f} ms")
+    system = bare("/usr/bin/python3")
     venv_python = load_config().runtime_dir / "venv" / "bin" / "python3"
-    same = median_seconds(bare(str(venv_python)), args.runs) if venv_python.exists() else base
-    print(f"bare runtime venv python3 -c pass      median {same * 1000:7.1f} ms")
-    bare_two = 0.0
-    if venv_python.exists():
-        bare_two = median_seconds(bare_two_party(str(venv_python)), args.runs)
-        print(f"bare two-party FastAPI + pytest        median {bare_two * 1000:7.1f} ms")
+    venv = bare(str(venv_python)) if venv_python.exists() else system
+    for label, fn in (
+        ("bare /usr/bin/python3 -c pass", system),
+        ("bare venv python3 -c pass", venv),
+    ):
+        print(f"{label:38} median {median_seconds(fn, args.runs) * 1000:7.1f} ms")
+    two_bare = bare_two_party(str(venv_python)) if venv_python.exists() else None
     for backend in args.backends.split(","):
         status = sandbox.get_backend(backend).status()
         if not status.available:
             print(f"{backend}: unavailable ({status.detail})")
             continue
-        single = median_seconds(sandboxed(PASS, backend), args.runs)
-        print(
-            f"{backend:6} python3 -c pass                median {single * 1000:7.1f} ms"
-            f"  ({single / base:.2f}x system, {single / same:.2f}x venv bare)"
-        )
+        # Each figure is timed alternately with the same command run bare.
+        runs = [(f"{backend} python3 -c pass", sandboxed(PASS, backend), 0.0)]
         if backend == "bwrap":
-            cold = median_seconds(sandboxed(PASS, backend, cold=True), args.runs)
-            print(
-                f"{backend:6} python3 -c pass, cold start    median {cold * 1000:7.1f} ms"
-                f"  ({cold / base:.2f}x system, {cold / same:.2f}x venv bare)"
-            )
             # Runs a while apart, as a candidate clicks "run tests": joining a cgroup
             # may then wait for a kernel RCU grace period, which back-to-back runs share.
-            for label, fn in [
-                ("", sandboxed(PASS, backend)),
-                (", cold start", sandboxed(PASS, backend, cold=True)),
-            ]:
-                spaced = median_seconds(fn, args.runs, pause=0.2)
-                print(
-                    f"{backend:6} python3 -c pass{label:12}  0.2 s apart: median "
-                    f"{spaced * 1000:7.1f} ms ({spaced / base:.2f}x system)"
-                )
-        two = median_seconds(sandboxed(TWO_PARTY, backend), args.runs)
-        against = f"  ({two / bare_two:.2f}x bare)" if bare_two else ""
-        print(f"{backend:6} two-party FastAPI + pytest     median {two * 1000:7.1f} ms{against}")
+            runs += [
+                (
+                    f"{backend} python3 -c pass, cold start",
+                    sandboxed(PASS, backend, cold=True),
+                    0.0,
+                ),
+                (f"{backend} python3 -c pass, 0.2 s apart", sandboxed(PASS, backend), 0.2),
+                (f"{backend} cold start, 0.2 s apart", sandboxed(PASS, backend, cold=True), 0.2),
+            ]
+        for label, fn, pause in runs:
+            print(against(label, *paired(system, fn, args.runs, pause)))
+        if two_bare is not None:
+            two = paired(two_bare, sandboxed(TWO_PARTY, backend), args.runs)
+            print(against(f"{backend} two-party FastAPI + pytest", *two))
         rate = throughput(backend, total=max(20, args.runs * 2), workers=args.workers)
         print(f"{backend:6} concurrent ({args.workers} at once)        {rate:7.1f} runs/s")
     return 0

@@ -45,6 +45,8 @@ def test_exec_prints_one_json_object_and_exits_zero(backend: str, tmp_path: Path
     for key in ("timed_out", "oom_killed", "stderr", "output_truncated", "wall_seconds"):
         assert key in out
     assert (out["timed_out"], out["oom_killed"], out["output_truncated"]) == (False, False, False)
+    # Once the command has exited, nothing of its run is left on the host.
+    assert sandbox.get_backend(backend).leftovers(out["run_id"]) == []
 
 
 def test_exec_reports_a_timeout_and_truncation(backend: str) -> None:
