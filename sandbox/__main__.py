@@ -2,6 +2,7 @@
 
     python -m sandbox doctor
     python -m sandbox exec --backend bwrap --timeout 5 --workspace DIR -- python3 main.py
+        [--memory MB] [--pids N] [--cpu S] [--disk MB] [--output-limit KB]
     python -m sandbox prepare-runtime
 
 `exec` prints one JSON object and exits 0 whenever the sandbox did its job,
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
     ex.add_argument("--memory", type=int, default=256, help="memory limit in MB (default 256)")
     ex.add_argument("--pids", type=int, default=64, help="process limit (default 64)")
+    ex.add_argument("--cpu", type=float, default=None, help="CPU seconds (default: --timeout)")
+    ex.add_argument("--disk", type=int, default=64, help="writable space in MB (default 64)")
     ex.add_argument(
         "--output-limit", type=int, default=256, help="KB kept per stream (default 256)"
     )
@@ -74,9 +77,10 @@ def _exec(args: argparse.Namespace) -> int:
         raise InputRejected("no command given: python -m sandbox exec [OPTIONS] -- CMD [ARG...]")
     limits = Limits(
         wall_seconds=args.timeout,
-        cpu_seconds=args.timeout,
+        cpu_seconds=args.timeout if args.cpu is None else args.cpu,
         memory_mb=args.memory,
         pids=args.pids,
+        disk_mb=args.disk,
         output_bytes=args.output_limit * 1024,
     )
     files = read_workspace(args.workspace, limits) if args.workspace else {}

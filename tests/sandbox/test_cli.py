@@ -69,6 +69,19 @@ def test_exec_reports_a_timeout_and_truncation(backend: str) -> None:
     assert out["timed_out"] and out["output_truncated"] and len(out["stdout"]) == 1024
 
 
+def test_exec_takes_disk_and_cpu_limits(backend: str) -> None:
+    code = (
+        "import os; st = os.statvfs('.'); print(st.f_blocks * st.f_frsize // 2**20, flush=True)\n"
+        "while True: pass"
+    )
+    proc = cli("exec", "--backend", backend, "--timeout", "20", "--disk", "5", "--cpu", "1",
+               "--", "python3", "-c", code)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["stdout"] == "5\n"  # MB of writable space
+    assert not out["timed_out"] and out["exit_code"] in (128 + signal.SIGXCPU, 128 + signal.SIGKILL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_exec_killed_mid_run_leaves_nothing_behind(backend: str, sig: signal.Signals) -> None:
     marker = f"orphan-{uuid.uuid4()}"
