@@ -17,6 +17,7 @@ one idle interpreter per harness process.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import threading
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 # The pid whose reaper is running (a forked child needs its own) and its backends.
 _started: dict[int, set[str]] = {}
@@ -36,15 +38,21 @@ def ensure_reaper(backend: str) -> None:
         watched = _started.setdefault(pid, set())
         if backend in watched:
             return
-        subprocess.Popen(
-            [sys.executable, "-I", __file__, str(pid), backend],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        watched.add(backend)
+        watched.add(backend)  # tried once: a failure below is not retried at every run
+        try:
+            subprocess.Popen(
+                [sys.executable, "-I", __file__, str(pid), backend],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except (OSError, ValueError) as exc:
+            # Runs still clean up after themselves; only a killed harness then waits
+            # for the next start-up sweep.
+            log.warning("sandbox reaper not started (%s): a killed harness leaves "
+                        "its sandboxes to the next sweep", exc)  # fmt: skip
 
 
 def _wait_for_exit(owner: int) -> None:
