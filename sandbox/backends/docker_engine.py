@@ -21,8 +21,9 @@ import socket
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import docker
 import docker.errors
@@ -57,6 +58,7 @@ from sandbox.spec import (
     SandboxUnavailable,
 )
 
+T = TypeVar("T")
 LABEL = "faultline.sandbox"
 INBOX = "/faultline/in"
 # Containers older than this are stale whoever owns them (no run lasts that long).
@@ -211,7 +213,17 @@ class DockerBackend:
             app_id = self._create(
                 client, run_id, "app", spec.app, APP_UID, APP_DIR, spec.limits, "none", created
             )
-            app = self._start(client, app_id, spec.limits, spec.on_line if reporting_app else None)
+            # The tester's container is made (and given its files) while the app starts.
+            tester_made = None if spec.tester is None else self._background(
+                self._create, client, run_id, "tester", spec.tester, TESTER_UID, TESTER_DIR,
+                spec.limits, f"container:{app_id}", created, report=True,
+            )  # fmt: skip
+            try:
+                app = self._start(
+                    client, app_id, spec.limits, spec.on_line if reporting_app else None
+                )
+            finally:
+                tester_id = tester_made() if tester_made else None
             running.append(app)
             if spec.tester is None:
                 self._wait(client, app)
@@ -221,7 +233,8 @@ class DockerBackend:
                     wall_seconds=time.monotonic() - started,
                     run_id=run_id,
                 )
-            tester = self._start_tester(client, run_id, spec, app_id, created)
+            assert tester_id is not None
+            tester = self._start_tester(client, run_id, spec, app_id, tester_id, created)
             running.append(tester)
             self._wait(client, tester)
             if tester.timed_out:
@@ -241,11 +254,37 @@ class DockerBackend:
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise SandboxError(f"Docker engine error: {exc}") from exc
         finally:
-            for cid in created:
-                with contextlib.suppress(
-                    docker.errors.APIError, requests.exceptions.RequestException
-                ):
-                    client.api.remove_container(cid, v=True, force=True)
+            removals = [self._background(self._remove, client, cid) for cid in created]
+            for removed in removals:
+                removed()
+
+    @staticmethod
+    def _background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
+        """Call fn in a thread; the returned function waits and returns (or raises) its result."""
+        outcome: list[Any] = []
+
+        def call() -> None:
+            try:
+                outcome.append((True, fn(*args, **kwargs)))
+            except BaseException as exc:
+                outcome.append((False, exc))
+
+        thread = threading.Thread(target=call, name="faultline-docker")
+        thread.start()
+
+        def result() -> T:
+            thread.join()
+            ok, value = outcome[0]
+            if not ok:
+                raise value
+            return value
+
+        return result
+
+    @staticmethod
+    def _remove(client: docker.DockerClient, cid: str) -> None:
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            client.api.remove_container(cid, v=True, force=True)
 
     def _start_tester(
         self,
@@ -253,24 +292,22 @@ class DockerBackend:
         run_id: str,
         spec: RunSpec,
         app_id: str,
+        tester_id: str,
         created: list[str],
     ) -> _Running:
         assert spec.tester is not None
-        network = f"container:{app_id}"
-        for _attempt in range(2):
-            tester_id = self._create(
-                client, run_id, "tester", spec.tester, TESTER_UID, TESTER_DIR, spec.limits,
-                network, created, report=True,
-            )  # fmt: skip
-            try:
-                return self._start(client, tester_id, spec.limits, spec.on_line)
-            except docker.errors.APIError:
-                # The app died before the tester could join its namespace. Its
-                # loopback is gone with it: an isolated tester sees the same thing.
-                if network == "none" or self._is_running_id(client, app_id):
-                    raise
-                network = "none"
-        raise SandboxError("cannot start the tester container")
+        try:
+            return self._start(client, tester_id, spec.limits, spec.on_line)
+        except docker.errors.APIError:
+            # The app died before the tester could join its namespace. Its loopback
+            # is gone with it: an isolated tester sees the same thing.
+            if self._is_running_id(client, app_id):
+                raise
+        tester_id = self._create(
+            client, run_id, "tester", spec.tester, TESTER_UID, TESTER_DIR, spec.limits,
+            "none", created, report=True,
+        )  # fmt: skip
+        return self._start(client, tester_id, spec.limits, spec.on_line)
 
     def _create(
         self,

@@ -153,6 +153,30 @@ def test_missing_report_is_explained(backend: str) -> None:
     assert result.report_error and "no report" in result.report_error
 
 
+NOTHING_LISTENS = """
+import socket
+try:
+    socket.create_connection(("127.0.0.1", 8000), 1)
+except OSError:
+    print("refused")
+"""
+
+
+def test_app_that_dies_at_once_still_gets_its_tester_run(backend: str) -> None:
+    # A candidate's app that crashes on start: the tester still runs (and finds
+    # nothing listening), and both outcomes are reported.
+    spec = RunSpec(
+        app=Party(command=py("raise SystemExit(3)")),
+        tester=Party(command=[*py(REPORT_WRITER + NOTHING_LISTENS), "crashed"]),
+        limits=SMALL,
+    )
+    result = contained(backend, spec)
+    assert result.app.exit_code == 3
+    assert result.tester is not None and result.tester.exit_code == 0
+    assert result.tester.stdout == "refused\n"
+    assert result.report == {"verdict": "crashed"}
+
+
 # -- resource exhaustion -----------------------------------------------------
 
 
