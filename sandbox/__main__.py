@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -91,13 +92,30 @@ def _exec(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` stops it
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise _Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "doctor":
             return _doctor(args.json)
         if args.command == "exec":
-            return _exec(args)
+            # Ctrl-C or a TERM stops the run the normal way: its cleanup runs, one line says so.
+            signal.signal(signal.SIGINT, _interrupt)
+            signal.signal(signal.SIGTERM, _interrupt)
+            try:
+                return _exec(args)
+            except _Interrupted as stop:
+                print(f"interrupted ({stop}): the run was stopped and removed", file=sys.stderr)
+                return 128 + stop.signum
         if args.command == "prepare-runtime":
             from sandbox.runtime import prepare_runtime
 

@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,9 +86,9 @@ def cmdline(pid: int) -> list[str]:
         return []
 
 
-def start_caller(argv: Sequence[str], marker: str) -> subprocess.Popen[bytes]:
+def start_caller(argv: Sequence[str], marker: str, **popen: Any) -> subprocess.Popen[bytes]:
     """Start a harness process (`argv`) whose sandboxed `python3 ... marker` is running."""
-    caller = subprocess.Popen(argv, cwd=Path(sandbox.__file__).parent.parent)
+    caller = subprocess.Popen(argv, cwd=Path(sandbox.__file__).parent.parent, **popen)
     for _ in range(600):
         # The caller's own command line holds the marker too: wait for the program.
         if any(cmdline(pid)[:1] == ["python3"] for pid in host_processes_with(marker)):

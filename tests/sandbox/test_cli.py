@@ -82,15 +82,22 @@ def test_exec_takes_disk_and_cpu_limits(backend: str) -> None:
     assert not out["timed_out"] and out["exit_code"] in (128 + signal.SIGXCPU, 128 + signal.SIGKILL)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_exec_killed_mid_run_leaves_nothing_behind(backend: str, sig: signal.Signals) -> None:
     marker = f"orphan-{uuid.uuid4()}"
     argv = [sys.executable, "-m", "sandbox", "exec", "--backend", backend, "--timeout", "300"]
     caller = start_caller([*argv, "--", "python3", "-c", "import time; time.sleep(300)", marker],
-                          marker)  # fmt: skip
+                          marker, stderr=subprocess.PIPE)  # fmt: skip
     caller.send_signal(sig)
-    caller.wait()
+    _, err = caller.communicate(timeout=60)
     assert left_behind(backend, marker, caller.pid, sweep=False) == []
+    if sig == signal.SIGKILL:  # nothing ran in the caller: its reaper cleaned up
+        assert caller.returncode == -signal.SIGKILL
+    else:  # stopped the normal way, in one line
+        assert caller.returncode == 128 + sig
+        assert err.decode().splitlines() == [
+            f"interrupted ({sig.name}): the run was stopped and removed"
+        ]
 
 
 def test_exec_refuses_a_workspace_with_a_symlink(backend: str, tmp_path: Path) -> None:
