@@ -115,6 +115,7 @@ class DockerBackend:
         self._lock = threading.Lock()
         self._swept = False
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._runtime_seen = False
 
     # -- engine -------------------------------------------------------------
 
@@ -143,9 +144,31 @@ class DockerBackend:
             )
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return BackendStatus(self.name, False, f"Docker engine error: {exc}")
+        problem = self._runtime_problem(client)
+        if problem:
+            return BackendStatus(self.name, False, problem)
         runtime = f", runtime {self.config.docker_runtime}" if self.config.docker_runtime else ""
         detail = f"image {self.config.docker_image}{runtime}, {self.config.cpus:g} CPU per party"
         return BackendStatus(self.name, True, detail)
+
+    def _runtime_problem(self, client: docker.DockerClient) -> str | None:
+        """Why the configured runtime (e.g. runsc) cannot be used, or None. Once it was
+        found, it is not asked for again: the engine's runtimes change with a restart."""
+        wanted = self.config.docker_runtime
+        if not wanted or self._runtime_seen:
+            return None
+        try:
+            runtimes = sorted(client.info().get("Runtimes") or {})
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            return f"Docker engine error: {exc}"
+        if wanted not in runtimes:
+            return (
+                f"runtime {wanted!r} (FAULTLINE_SANDBOX_DOCKER_RUNTIME) is not registered with the "
+                f"engine, which has {', '.join(runtimes) or 'none'}: install it and add it to "
+                "dockerd (--add-runtime or daemon.json), or unset the variable"
+            )
+        self._runtime_seen = True
+        return None
 
     def _require(self) -> docker.DockerClient:
         st = self.status()

@@ -156,3 +156,15 @@ def test_doctor_says_why_a_backend_is_unusable() -> None:
     proc = cli("doctor", "--json", env={"FAULTLINE_SANDBOX_RUNTIME": "/nonexistent"})
     bwrap = next(entry for entry in json.loads(proc.stdout) if entry["name"] == "bwrap")
     assert bwrap["available"] is False and "prepare-runtime" in bwrap["detail"]
+
+
+def test_a_docker_runtime_the_engine_lacks_is_named_before_anything_runs() -> None:
+    require_docker()
+    env = {"FAULTLINE_SANDBOX_DOCKER_RUNTIME": "runsc-not-installed"}
+    doc = json.loads(cli("doctor", "--json", env=env).stdout)
+    docker_entry = next(entry for entry in doc if entry["name"] == "docker")
+    assert docker_entry["available"] is False
+    assert "'runsc-not-installed'" in docker_entry["detail"] and "runc" in docker_entry["detail"]
+    proc = cli("exec", "--backend", "docker", "--", "true", env=env)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "is not registered with the engine" in proc.stderr
