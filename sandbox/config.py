@@ -90,7 +90,11 @@ def load_config() -> SandboxConfig:
             )
         ),
         docker_image=_env_str("FAULTLINE_SANDBOX_IMAGE", "faultline-sandbox:latest"),
-        docker_runtime=os.environ.get("FAULTLINE_SANDBOX_DOCKER_RUNTIME", "").strip() or None,
+        # SANDBOX_DOCKER_RUNTIME: the platform's name for it (the README's settings table).
+        docker_runtime=_env_str(
+            "FAULTLINE_SANDBOX_DOCKER_RUNTIME", _env_str("SANDBOX_DOCKER_RUNTIME", "")
+        )
+        or None,
         # FAULTLINE_SANDBOX_DOCKER_CPUS: its name from when only Docker had a CPU share.
         cpus=_env_float("FAULTLINE_SANDBOX_CPUS", _env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0)),
         bwrap_warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),

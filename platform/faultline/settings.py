@@ -152,7 +152,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_TASK_DEFAULT_QUEUE = env_str("FAULTLINE_QUEUE") or "faultline"
 
 SANDBOX_BACKEND = env_choice("SANDBOX_BACKEND", ("bwrap", "docker"), "bwrap")
-SANDBOX_DOCKER_RUNTIME = env_str("SANDBOX_DOCKER_RUNTIME") or None
+# SANDBOX_DOCKER_RUNTIME (e.g. runsc) and the other sandbox settings are read by the
+# sandbox package itself (sandbox/config.py), which knows nothing of Django.
 # How many sandboxes one worker (or the embedded server) runs at once.
 SANDBOX_SLOTS = env_int("SANDBOX_SLOTS", 2, minimum=1)
 # Runs a candidate may start per minute, per interview.
