@@ -54,8 +54,9 @@ class _TestEntry:
 @dataclass
 class _State:
     provider: FakeProvider
-    running: RunningProvider
+    running: RunningProvider | None  # None: it could not listen (provider_error says why)
     app_url: str
+    provider_error: str = ""
     app_process: subprocess.Popen[bytes] | None = None
     app_log: Path | None = None
     app_ready: bool | None = None
@@ -101,12 +102,27 @@ def pytest_configure(config: pytest.Config) -> None:
     if _state is not None:
         return
     provider = FakeProvider(seed=int(_env("FAULTLINE_SEED", "0")))
-    running = RunningProvider(provider, port=int(_env("FAULTLINE_PROVIDER_PORT", "9100"))).start()
+    port = int(_env("FAULTLINE_PROVIDER_PORT", "9100"))
+    running: RunningProvider | None = None
+    provider_error = ""
+    try:
+        running = RunningProvider(provider, port=port).start()
+    except OSError as exc:
+        # The app starts first and shares our loopback: code that takes the provider's
+        # port denies the suite its provider. That is the candidate's outcome, stated in
+        # every test that needs the provider, not a grading run without a report.
+        provider_error = (
+            f"the fake model provider could not listen on 127.0.0.1:{port} ({exc.strerror}): "
+            "the app took the port reserved for the provider (LLM_BASE_URL)"
+        )
     _state = _State(
-        provider, running, _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/")
+        provider,
+        running,
+        _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/"),
+        provider_error=provider_error,
     )
     command = os.environ.get("FAULTLINE_APP_COMMAND")
-    if command:
+    if command and running is not None:
         _state.app_log = Path(tempfile.mkdtemp(prefix="faultline-app-")) / "app.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
         env.update(json.loads(_env("FAULTLINE_APP_ENV", "{}")))
@@ -134,7 +150,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             _state.app_process.wait()
     if _state.app_log is not None:
         shutil.rmtree(_state.app_log.parent, ignore_errors=True)
-    _state.running.stop()
+    if _state.running is not None:
+        _state.running.stop()
     _state = None
 
 
@@ -177,6 +194,8 @@ def _wait_for_app() -> None:
 def provider(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
     """The fake provider, reset and reseeded for this test; script it with `.script(...)`."""
     assert _state is not None
+    if _state.provider_error:
+        pytest.fail(_state.provider_error, pytrace=False)
     seed = int(_env("FAULTLINE_SEED", "0")) ^ zlib.crc32(item_id(request.node).encode())
     _state.provider.reset(seed)
     yield _state.provider

@@ -1,0 +1,49 @@
+"""The exercise suites' pytest plugin (faultkit.pytest_plugin) on its own, in a subprocess."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
+
+SUITE = """
+def test_needs_the_app(app):
+    app.get("/healthz")
+
+
+def test_checks_the_frontend_only():
+    pass
+"""
+
+
+def test_an_app_that_takes_the_provider_port_fails_the_tests_that_need_it(tmp_path: Path) -> None:
+    # In a grading run the app starts first on the shared loopback; here this test
+    # plays the app and holds the provider's port.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        (tmp_path / "test_suite.py").write_text(SUITE)
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(EXERCISES),
+            "FAULTLINE_PROVIDER_PORT": str(port),
+            "FAULTLINE_REPORT_DIR": str(tmp_path),
+            "FAULTLINE_APP_START_TIMEOUT": "1",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "-p", "faultkit.pytest_plugin", "test_suite.py"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    tests = {t["id"]: t for t in report["tests"]}
+    needs_app = tests["test_suite.py::test_needs_the_app"]
+    assert needs_app["outcome"] == "error"
+    assert f"could not listen on 127.0.0.1:{port}" in needs_app["output"]
+    assert "the app took the port reserved for the provider" in needs_app["output"]
+    assert tests["test_suite.py::test_checks_the_frontend_only"]["outcome"] == "passed"
