@@ -31,6 +31,7 @@ KIT_DIR = Path(__file__).resolve().parent / "faultkit"
 APP_PORT = 8000
 PROVIDER_PORT = 9100
 LINE_PREFIX = "FAULTLINE-TEST "
+COLLECTED_PREFIX = "FAULTLINE-COLLECTED "
 VISIBLE_DIR = ".faultline"
 LOCAL_BACKEND = "local"
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--color=no", "-o", "console_output_style=classic"]
@@ -184,15 +185,37 @@ def visible_spec(
     return RunSpec(app=party, limits=_limits(exercise), on_line=on_line)
 
 
-def report_from_lines(stdout: str) -> dict[str, Any] | None:
-    """Rebuild a report from the FAULTLINE-TEST lines (single-party runs have no report dir)."""
-    tests = []
+def report_from_lines(stdout: str, *, stopped: str = "") -> dict[str, Any] | None:
+    """Rebuild a report from the plugin's lines: single-party runs have no report dir, and a
+    run stopped early (its time limit, a crash) wrote no report.json.
+
+    With the FAULTLINE-COLLECTED line, every collected test is in the report: one that
+    never finished is an error saying `stopped`, and a result line for a test that was
+    not collected, or a second one for the same test, is ignored (the first is the
+    plugin's own; later ones could only be output the tests printed).
+    """
+    collected: list[dict[str, Any]] | None = None
+    results: dict[str, dict[str, Any]] = {}
     for line in stdout.splitlines():
-        if line.startswith(LINE_PREFIX):
-            try:
-                tests.append(json.loads(line[len(LINE_PREFIX) :]))
-            except ValueError:
-                continue
+        try:
+            if line.startswith(COLLECTED_PREFIX) and collected is None:
+                listed = json.loads(line[len(COLLECTED_PREFIX) :])
+                collected = [t for t in listed if isinstance(t, dict)]
+            elif line.startswith(LINE_PREFIX):
+                test = json.loads(line[len(LINE_PREFIX) :])
+                if isinstance(test, dict):
+                    results.setdefault(str(test.get("id")), test)
+        except ValueError:
+            continue
+    if collected is None:
+        tests = list(results.values())
+    else:
+        note = f"did not finish: {stopped or 'the test run ended before it'}"
+        tests = [
+            results.get(str(c.get("id")))
+            or {**c, "outcome": "error", "duration": 0.0, "output": note}
+            for c in collected
+        ]
     if not tests:
         return None
     counts = {
@@ -221,7 +244,13 @@ def _result(
 ) -> SuiteResult:
     report = run.report if prefer_file else None
     if report is None:
-        report = report_from_lines(reporter.stdout)
+        if reporter.timed_out:
+            stopped = f"the test run was stopped at its {reporter.wall_seconds:.0f} s time limit"
+        elif reporter.oom_killed:
+            stopped = "the test run was killed for using too much memory"
+        else:
+            stopped = f"the test run ended first (exit {reporter.exit_code})"
+        report = report_from_lines(reporter.stdout, stopped=stopped)
     if report is None or not isinstance(report.get("tests"), list) or not report["tests"]:
         why = run.report_error or "no FAULTLINE-TEST lines"
         raise RunnerError(

@@ -4,6 +4,7 @@ Loaded with `-p faultkit.pytest_plugin`. It starts the fake provider in-process,
 waits for the candidate's app (or starts it, in a single-party visible run), gives
 tests fixtures, and reports every finished test twice: as a `FAULTLINE-TEST {json}`
 line on stdout (streamed live by the platform) and in `$FAULTLINE_REPORT_DIR/report.json`.
+Before any test runs, one `FAULTLINE-COLLECTED [json]` line lists them all.
 
 Environment (all optional):
   FAULTLINE_APP_URL            where the app listens (default http://127.0.0.1:8000)
@@ -276,6 +277,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tid = item_id(item)
         _state.entries[item.nodeid] = _TestEntry(tid, item_title(item), item_criterion(item))
         _state.order.append(item.nodeid)
+    # Every test the run will have, before any runs: a run stopped at its time limit
+    # then still accounts for the tests it never finished (as errors, not as absent).
+    collected = [
+        {"id": e.id, "title": e.title, "criterion": e.criterion}
+        for e in (_state.entries[n] for n in _state.order)
+    ]
+    os.write(1, ("\nFAULTLINE-COLLECTED " + json.dumps(collected) + "\n").encode())
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

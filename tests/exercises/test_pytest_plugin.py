@@ -47,3 +47,37 @@ def test_an_app_that_takes_the_provider_port_fails_the_tests_that_need_it(tmp_pa
     assert f"could not listen on 127.0.0.1:{port}" in needs_app["output"]
     assert "the app took the port reserved for the provider" in needs_app["output"]
     assert tests["test_suite.py::test_checks_the_frontend_only"]["outcome"] == "passed"
+
+
+def test_a_report_rebuilt_from_lines_holds_every_collected_test_and_nothing_else() -> None:
+    from exercises.runner import report_from_lines
+
+    def line(prefix: str, data: object) -> str:
+        return f"FAULTLINE-{prefix} {json.dumps(data)}"
+
+    collected = [
+        {"id": f"test_a.py::test_{n}", "title": n, "criterion": "correctness"}
+        for n in ("one", "two", "three")
+    ]
+    first = {**collected[0], "outcome": "failed", "duration": 1.0, "output": "assert 1 == 2"}
+    stdout = "\n".join(
+        [
+            line("COLLECTED", collected),
+            line("TEST", first),
+            # Output a test printed (say, a response of the app's) cannot add or change results.
+            line("TEST", {**first, "outcome": "passed"}),
+            line("TEST", {"id": "test_forged.py::test_x", "outcome": "passed"}),
+            "killed",
+        ]
+    )
+    report = report_from_lines(stdout, stopped="the test run was stopped at its 8 s time limit")
+    assert report is not None
+    assert [(t["id"], t["outcome"]) for t in report["tests"]] == [
+        ("test_a.py::test_one", "failed"),
+        ("test_a.py::test_two", "error"),
+        ("test_a.py::test_three", "error"),
+    ]
+    assert report["tests"][1]["output"] == (
+        "did not finish: the test run was stopped at its 8 s time limit"
+    )
+    assert report["summary"] == {"passed": 0, "failed": 1, "error": 2, "skipped": 0, "total": 3}

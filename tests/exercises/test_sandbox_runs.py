@@ -167,3 +167,29 @@ def test_candidate_pytest_config_does_not_shape_the_visible_run(exercise, backen
     files["pyproject.toml"] = b'[tool.pytest.ini_options]\naddopts = "-k nothing"\n'
     suite = run_visible(exercise, files, backend=backend)
     assert set(suite.outcomes().values()) == {"passed"} and len(suite.outcomes()) == 2
+
+
+def test_a_suite_stopped_at_its_time_limit_counts_what_it_never_finished(exercise, backend):
+    # An app that hangs on every answer keeps each test waiting; the suite is stopped at
+    # its limit. The tests it never reached count against the candidate, with the reason,
+    # instead of dropping out of the scorecard.
+    short = dataclasses.replace(exercise, wall_seconds=8.0)
+    files = dict(exercise.solution_files())
+    main = files["app/main.py"].decode()
+    hang = "    import asyncio\n\n    await asyncio.sleep(3600)\n"
+    files["app/main.py"] = main.replace(
+        "async def answer(body: AskRequest, request: Request) -> AnswerResponse:\n",
+        "async def answer(body: AskRequest, request: Request) -> AnswerResponse:\n" + hang,
+    ).encode()
+    assert files["app/main.py"] != exercise.solution_files()["app/main.py"]
+    result = grade_files(short, files, backend=backend)
+    tests = result.suite.report["tests"]
+    assert len(tests) == len(
+        run_hidden(exercise, exercise.solution_files(), backend=backend).report["tests"]
+    )
+    unfinished = [t for t in tests if t["output"].startswith("did not finish")]
+    assert unfinished and all(t["outcome"] == "error" for t in unfinished)
+    assert "stopped at its 8 s time limit" in unfinished[0]["output"]
+    automated = [c for c in result.scorecard.criteria if c.source == "automated"]
+    assert all(c.score is not None for c in automated)  # none dropped for lack of evidence
+    assert result.scorecard.criterion("correctness").score == 0.0
