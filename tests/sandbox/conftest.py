@@ -117,10 +117,10 @@ def owned_leftovers(backend: str, owner_pid: int) -> list[str]:
 
     client = docker.from_env()
     owner = f"{socket.gethostname()}:{owner_pid}"
-    return [
-        str(c.id)
-        for c in client.containers.list(all=True, filters={"label": f"faultline.owner={owner}"})
-    ]
+    # The low-level list: the high-level one inspects each container it lists, which
+    # fails for one the reaper removes meanwhile.
+    found = client.api.containers(all=True, filters={"label": f"faultline.owner={owner}"})
+    return [str(c["Id"]) for c in found]
 
 
 def left_behind(backend: str, marker: str, owner_pid: int, *, sweep: bool) -> list[str]:
