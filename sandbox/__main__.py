@@ -2,7 +2,7 @@
 
     python -m sandbox doctor
     python -m sandbox exec --backend bwrap --timeout 5 --workspace DIR -- python3 main.py
-        [--memory MB] [--pids N] [--cpu S] [--disk MB] [--output-limit KB]
+        [--memory MB] [--pids N] [--cpu S] [--disk MB] [--output-limit KB] [--env NAME=VALUE]
     python -m sandbox prepare-runtime
 
 `exec` prints one JSON object and exits 0 whenever the sandbox did its job,
@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         "--output-limit", type=int, default=256, help="KB kept per stream (default 256)"
     )
     ex.add_argument("--workspace", default=None, help="directory copied into the working dir")
+    ex.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable in the command's environment (repeatable; nothing is inherited)",
+    )
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
     prep = sub.add_parser("prepare-runtime", help="build the bwrap runtime venv (idempotent)")
     prep.add_argument("--force", action="store_true", help="rebuild even when up to date")
@@ -84,8 +91,15 @@ def _exec(args: argparse.Namespace) -> int:
         disk_mb=args.disk,
         output_bytes=args.output_limit * 1024,
     )
+    env = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputRejected(f"--env {item!r}: expected NAME=VALUE")
+        env[name] = value
     files = read_workspace(args.workspace, limits) if args.workspace else {}
-    result = sandbox.run(RunSpec(app=Party(command=cmd, files=files), limits=limits), args.backend)
+    party = Party(command=cmd, files=files, env=env)
+    result = sandbox.run(RunSpec(app=party, limits=limits), args.backend)
     out = dataclasses.asdict(result.app)
     out.update(backend=result.backend, run_id=result.run_id)
     print(json.dumps(out))

@@ -127,7 +127,11 @@ def read_workspace(root: str | os.PathLike[str], limits: Limits) -> dict[str, by
         raise InputRejected(f"workspace {str(base)!r} is not a directory")
     files: dict[str, bytes] = {}
     total = 0
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:  # os.walk would skip a directory it cannot list
+        raise InputRejected(f"workspace: cannot read {exc.filename!r}: {exc.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=unreadable):
         rel_dir = os.path.relpath(dirpath, base)
         for name in sorted(dirnames) + sorted(filenames):
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
@@ -135,26 +139,40 @@ def read_workspace(root: str | os.PathLike[str], limits: Limits) -> dict[str, by
                 rel.encode("utf-8")
             except UnicodeEncodeError as exc:
                 raise InputRejected(f"file name {rel!r} is not valid UTF-8") from exc
-            full = os.path.join(dirpath, name)
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                raise InputRejected(f"symlink refused: {rel!r}")
-            if stat.S_ISDIR(st.st_mode):
+            try:
+                data = _read_regular(os.path.join(dirpath, name), rel, limits)
+            except OSError as exc:  # removed or swapped while we read
+                raise InputRejected(f"workspace: cannot read {rel!r}: {exc.strerror}") from exc
+            if data is None:
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                raise InputRejected(f"not a regular file: {rel!r}")
-            check_path(rel)
             if len(files) >= limits.max_files:
                 raise InputRejected(f"too many files (more than {limits.max_files})")
-            if st.st_size > limits.max_file_bytes:
-                raise InputRejected(f"{rel!r} is too large ({st.st_size} bytes)")
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as fh:
-                data = fh.read(limits.max_file_bytes + 1)
-            if len(data) > limits.max_file_bytes:
-                raise InputRejected(f"{rel!r} is too large")
             total += len(data)
             if total > limits.max_total_bytes:
                 raise InputRejected("workspace too large in total")
             files[rel] = data
     return files
+
+
+def _read_regular(full: str, rel: str, limits: Limits) -> bytes | None:
+    """The content of the regular file `full`, None for a directory; refuses the rest."""
+    st = os.lstat(full)
+    if stat.S_ISLNK(st.st_mode):
+        raise InputRejected(f"symlink refused: {rel!r}")
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputRejected(f"not a regular file: {rel!r}")
+    check_path(rel)
+    if st.st_size > limits.max_file_bytes:
+        raise InputRejected(f"{rel!r} is too large ({st.st_size} bytes)")
+    # O_NONBLOCK and a second look at what was opened: a file swapped for a FIFO
+    # or a symlink after the lstat above must not block or mislead us.
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InputRejected(f"not a regular file: {rel!r}")
+        data = fh.read(limits.max_file_bytes + 1)
+    if len(data) > limits.max_file_bytes:
+        raise InputRejected(f"{rel!r} is too large")
+    return data

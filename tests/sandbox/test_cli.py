@@ -49,6 +49,19 @@ def test_exec_prints_one_json_object_and_exits_zero(backend: str, tmp_path: Path
     assert sandbox.get_backend(backend).leftovers(out["run_id"]) == []
 
 
+def test_exec_passes_only_the_environment_it_is_given(backend: str) -> None:
+    code = "import json, os; print(json.dumps(dict(os.environ)))"
+    proc = cli("exec", "--backend", backend, "--env", "MODEL=fake-1", "--env", "EMPTY=",
+               "--env", "EQ=a=b", "--", "python3", "-c", code,
+               env={"FAULTLINE_HOST_SECRET": "s3cret"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads(json.loads(proc.stdout)["stdout"])
+    assert (env["MODEL"], env["EMPTY"], env["EQ"]) == ("fake-1", "", "a=b")
+    assert "FAULTLINE_HOST_SECRET" not in env
+    bad = cli("exec", "--backend", backend, "--env", "NOVALUE", "--", "true")
+    assert bad.returncode != 0 and bad.stdout == "" and "NAME=VALUE" in bad.stderr
+
+
 def test_exec_reports_a_timeout_and_truncation(backend: str) -> None:
     code = "import time; print('y' * 50000, flush=True); time.sleep(100)"
     proc = cli(

@@ -115,3 +115,11 @@ def test_workspace_too_large_is_refused(tmp_path: Path) -> None:
     (tmp_path / "big.bin").write_bytes(b"x" * 200)
     with pytest.raises(InputRejected, match="too large"):
         read_workspace(tmp_path, LIMITS)
+
+
+def test_a_workspace_that_is_missing_or_not_a_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputRejected, match=r"'.*/absent'.*No such file"):
+        read_workspace(tmp_path / "absent", Limits())
+    (tmp_path / "file.py").write_bytes(b"")
+    with pytest.raises(InputRejected, match="is not a directory"):
+        read_workspace(tmp_path / "file.py", Limits())
