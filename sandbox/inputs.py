@@ -6,6 +6,7 @@ materialise files without ever resolving a name the sandbox could influence.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Mapping
@@ -17,6 +18,15 @@ MAX_PATH_CHARS = 1024
 MAX_NAME_BYTES = 255
 MAX_ARGS = 4096
 MAX_ENV = 512
+# Far above any exercise, low enough that no limit overflows a timer or a kernel field.
+LIMIT_MAX = {
+    "wall_seconds": 24 * 3600,
+    "cpu_seconds": 24 * 3600,
+    "memory_mb": 1 << 20,
+    "pids": 1 << 22,
+    "disk_mb": 1 << 20,
+    "output_bytes": 1 << 30,
+}
 
 
 def check_path(path: object) -> str:
@@ -105,8 +115,10 @@ def check_spec(spec: RunSpec) -> None:
         "output_bytes": lim.output_bytes,
     }
     for name, value in positive.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
             raise InputRejected(f"limit {name} must be a positive number, got {value!r}")
+        if not math.isfinite(value) or value > LIMIT_MAX[name]:
+            raise InputRejected(f"limit {name} must be at most {LIMIT_MAX[name]}, got {value!r}")
     if lim.memory_mb < 16:
         raise InputRejected("limit memory_mb must be at least 16")
     if lim.pids < 4:

@@ -4,6 +4,7 @@
  *
  *   --cgroup FILE   joins a cgroup (writes its own pid into FILE; repeatable),
  *   --cpu S H       sets RLIMIT_CPU (soft S -> SIGXCPU, hard H -> SIGKILL),
+ *   --nofile N      sets RLIMIT_NOFILE, soft and hard, to N,
  *   --netns FD      joins the network namespace open at FD (two-party runs),
  *   --user ID       sets RLIMIT_CORE to 0, clears supplementary groups and
  *                   becomes uid ID and gid ID for real, effective and saved,
@@ -134,6 +135,10 @@ int main(int argc, char **argv) {
       struct rlimit cpu = {number(argv[i + 1]), number(argv[i + 2])};
       i += 2;
       if (setrlimit(RLIMIT_CPU, &cpu)) die("setrlimit", "cpu");
+    } else if (!strcmp(opt, "--nofile") && has1) {
+      rlim_t files = number(argv[++i]);
+      struct rlimit nofile = {files, files};
+      if (setrlimit(RLIMIT_NOFILE, &nofile)) die("setrlimit", "nofile");
     } else if (!strcmp(opt, "--netns") && has1) {
       int fd = (int)number(argv[++i]);
       if (setns(fd, CLONE_NEWNET)) die("cannot join network namespace", argv[i]);

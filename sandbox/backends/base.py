@@ -53,6 +53,13 @@ def party_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) ->
     return result
 
 
+# Open files per process (RLIMIT_NOFILE, soft and hard): the usual Linux default,
+# plenty for an app and its tests, and a party's processes together cannot fill
+# the host's file table (which no cgroup v1 limit bounds) as the harness's
+# inherited limit (often 20000 or more, times every process) could.
+OPEN_FILES = 1024
+
+
 def cpu_rlimit(limits: Limits) -> tuple[int, int]:
     """RLIMIT_CPU for a party: whole seconds, soft (SIGXCPU) then hard (SIGKILL) a second later."""
     soft = max(1, int(limits.cpu_seconds + 0.999))

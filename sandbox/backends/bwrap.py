@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sandbox import cgroups, scratch, seccomp
-from sandbox.backends.base import cpu_rlimit, new_run_id, party_env
+from sandbox.backends.base import OPEN_FILES, cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
@@ -62,10 +62,10 @@ from sandbox.spec import (
 
 # The fallback for faultline-launch: joins the $1 cgroups that follow as root
 # before anything else runs, so not even the first fork escapes them; then CPU
-# rlimits (soft -> SIGXCPU, hard -> SIGKILL); nsenter and setpriv follow.
+# rlimits (soft -> SIGXCPU, hard -> SIGKILL) and open files; nsenter and setpriv follow.
 _WRAPPER = (
     'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; '
-    'ulimit -c 0; ulimit -S -t "$1"; ulimit -H -t "$2"; shift 2; exec "$@"'
+    'ulimit -c 0; ulimit -n "$3"; ulimit -S -t "$1"; ulimit -H -t "$2"; shift 3; exec "$@"'
 )
 _EXIT_CODE = re.compile(rb'"exit-code"\s*:\s*(-?\d+)')
 # bwrap init + monitor are counted in the pids cgroup too.
@@ -610,12 +610,12 @@ class BwrapBackend:
             argv = [str(self.launcher)]
             for procs_file in procs:
                 argv += ["--cgroup", procs_file]
-            argv += ["--cpu", *map(str, cpu)]
+            argv += ["--cpu", *map(str, cpu), "--nofile", str(OPEN_FILES)]
             if netns_fd is not None:
                 argv += ["--netns", str(netns_fd)]
             return [*argv, "--user", str(uid), "--"]
         argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", str(len(procs)), *procs]
-        argv += map(str, cpu)
+        argv += [*map(str, cpu), str(OPEN_FILES)]
         if netns_fd is not None:
             argv += ["nsenter", f"--net=/proc/self/fd/{netns_fd}", "--"]
         return [*argv, "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]

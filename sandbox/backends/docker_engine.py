@@ -31,7 +31,7 @@ import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox import seccomp
-from sandbox.backends.base import cpu_rlimit, new_run_id, party_env
+from sandbox.backends.base import OPEN_FILES, cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
     APP_DIR,
@@ -372,6 +372,7 @@ class DockerBackend:
             ulimits=[
                 Ulimit(name="cpu", soft=cpu_soft, hard=cpu_hard),
                 Ulimit(name="core", soft=0, hard=0),
+                Ulimit(name="nofile", soft=OPEN_FILES, hard=OPEN_FILES),
             ],
             log_config=LogConfig(type="none"),
             runtime=self.config.docker_runtime,

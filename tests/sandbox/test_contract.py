@@ -24,6 +24,7 @@ import pytest
 
 import sandbox
 from sandbox import seccomp
+from sandbox.backends.base import OPEN_FILES
 from sandbox.spec import Party, RunSpec
 from tests.sandbox.conftest import (
     SMALL,
@@ -222,6 +223,40 @@ except RuntimeError:
     result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
     assert result.app.exit_code == 0, result.app.stderr
     assert 0 < int(result.app.stdout.split()[1]) <= SMALL.pids
+
+
+def test_descriptor_bomb_is_capped_per_process(backend: str) -> None:
+    # Open files are not memory a cgroup v1 limit sees: each process gets a fixed
+    # number, which it cannot raise, so the run cannot fill the host's file table.
+    code = """
+import os, resource
+counts = []
+for _ in range(8):
+    r, w = os.pipe()
+    if os.fork() == 0:
+        n = 0
+        try:
+            while True:
+                os.open("/dev/null", os.O_RDONLY)
+                n += 1
+        except OSError:
+            os.write(w, b"%d\\n" % n)
+            os._exit(0)
+    os.close(w)
+    counts.append(int(os.read(r, 64)))
+    os.wait()
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))
+    raised = "raised"
+except (ValueError, OSError):
+    raised = "refused"
+print(max(counts), min(counts), raised)
+"""
+    result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
+    assert result.app.exit_code == 0, result.app.stderr
+    most, least, raised = result.app.stdout.split()
+    assert 0 < int(least) <= int(most) <= OPEN_FILES
+    assert raised == "refused"
 
 
 def test_memory_bomb_is_killed_and_reported(backend: str) -> None:

@@ -68,7 +68,15 @@ def test_bad_commands_and_environments_are_refused(party: dict, reason: str) -> 
 
 @pytest.mark.parametrize(
     "limits",
-    [replace(LIMITS, wall_seconds=0), replace(LIMITS, memory_mb=-1), replace(LIMITS, pids=1)],
+    [
+        replace(LIMITS, wall_seconds=0),
+        replace(LIMITS, memory_mb=-1),
+        replace(LIMITS, pids=1),
+        replace(LIMITS, wall_seconds=float("nan")),
+        replace(LIMITS, cpu_seconds=float("inf")),
+        replace(LIMITS, wall_seconds=1e308),
+        replace(LIMITS, output_bytes=2**70),
+    ],
 )
 def test_nonsense_limits_are_refused(limits: Limits) -> None:
     with pytest.raises(InputRejected, match="limit"):
