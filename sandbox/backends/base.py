@@ -60,6 +60,19 @@ def party_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) ->
 OPEN_FILES = 1024
 
 
+# The candidate app's uid on the host: a new one for every run, drawn from 2**30
+# otherwise unused uids (a repeat is a one-in-millions chance and shares only
+# counters), so nothing the kernel counts per user (inotify instances and
+# watches, pipe buffers, message queues, RLIMIT_NPROC) is shared between
+# candidates: with one fixed uid, a single app holding its 128 inotify instances
+# left none for any other. Inside a bwrap sandbox the app still sees APP_UID.
+APP_HOST_UIDS = range(1 << 30, 1 << 31)
+
+
+def app_host_uid() -> int:
+    return APP_HOST_UIDS[secrets.randbelow(len(APP_HOST_UIDS))]
+
+
 def cpu_rlimit(limits: Limits) -> tuple[int, int]:
     """RLIMIT_CPU for a party: whole seconds, soft (SIGXCPU) then hard (SIGKILL) a second later."""
     soft = max(1, int(limits.cpu_seconds + 0.999))

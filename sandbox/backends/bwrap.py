@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sandbox import cgroups, scratch, seccomp
-from sandbox.backends.base import OPEN_FILES, cpu_rlimit, new_run_id, party_env
+from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
@@ -175,6 +175,7 @@ class _Warm:
     request_fd: int
     space: scratch.PartyScratch
     app_dir: Path
+    uid: int  # the app's host uid
     cleanups: list[object]  # [scratch, cgroup], removed in reverse
 
     def discard(self, backend: BwrapBackend, teardown: _Teardown | None = None) -> None:
@@ -368,9 +369,10 @@ class BwrapBackend:
         cleanups: list[object] = []
         running: list[_Running] = []
         netns_fd: int | None = None
+        app_uid = app_host_uid()
         try:
-            app_scratch, app_dir, binds = self._app_space(owner, limits, cleanups)
-            app_scratch.write_files(app_dir, spec.app.files, APP_UID)
+            app_scratch, app_dir, binds = self._app_space(owner, limits, cleanups, app_uid)
+            app_scratch.write_files(app_dir, spec.app.files, app_uid)
 
             if spec.tester is None:
                 app = self._start(
@@ -378,7 +380,7 @@ class BwrapBackend:
                     "app",
                     spec.app.command,
                     party_env(spec.app.env),
-                    APP_UID,
+                    app_uid,
                     binds,
                     APP_DIR,
                     limits,
@@ -402,7 +404,7 @@ class BwrapBackend:
                 "app",
                 spec.app.command,
                 party_env(spec.app.env),
-                APP_UID,
+                app_uid,
                 binds,
                 APP_DIR,
                 limits,
@@ -460,12 +462,12 @@ class BwrapBackend:
             _remove_all(cleanups)
 
     def _app_space(
-        self, owner: str, limits: Limits, cleanups: list[object]
+        self, owner: str, limits: Limits, cleanups: list[object], uid: int
     ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
         space = self._scratch(owner, "app", limits, cleanups)
-        app_dir = space.make_dir("workspace", APP_UID)
-        space.make_dir("tmp", APP_UID, 0o1777)
-        space.make_dir("shm", APP_UID, 0o1777)
+        app_dir = space.make_dir("workspace", uid)
+        space.make_dir("tmp", uid, 0o1777)
+        space.make_dir("shm", uid, 0o1777)
         binds = [
             (app_dir, APP_DIR),
             (space.root / "tmp", SANDBOX_TMP),
@@ -489,14 +491,15 @@ class BwrapBackend:
         scratch.prepare_base(self.config.scratch_dir)
         cleanups: list[object] = []
         request_r, request_w = os.pipe()
+        uid = app_host_uid()
         try:
-            space, app_dir, binds = self._app_space(owner, limits, cleanups)
+            space, app_dir, binds = self._app_space(owner, limits, cleanups, uid)
             party = self._start(
                 owner,
                 "app",
                 [WARM_STUB, "--exec-from", str(request_r)],
                 {},
-                APP_UID,
+                uid,
                 binds,
                 APP_DIR,
                 limits,
@@ -511,13 +514,13 @@ class BwrapBackend:
             raise
         finally:
             os.close(request_r)
-        return _Warm(run_id, party, request_w, space, app_dir, cleanups)
+        return _Warm(run_id, party, request_w, space, app_dir, uid, cleanups)
 
     def _run_warm(self, warm: _Warm, spec: RunSpec) -> RunResult:
         limits = spec.limits
         party = warm.party
         try:
-            warm.space.write_files(warm.app_dir, spec.app.files, APP_UID)
+            warm.space.write_files(warm.app_dir, spec.app.files, warm.uid)
             party.stdout.cap = party.stderr.cap = limits.output_bytes
             party.stdout.on_line = spec.on_line
             # bwrap sets PWD for a cold start; the stub's request replaces its environment.
@@ -644,7 +647,9 @@ class BwrapBackend:
         argv = self._launch_args(cgroup.procs_files, cpu, netns_fd, uid, f"{owner}-{who}")
         pass_fds = [status_w, *extra_fds, *([] if netns_fd is None else [netns_fd])]
         own_netns = netns_fd is None
-        argv += self._bwrap_args(uid, binds, chdir, own_netns, stub=bool(extra_fds))
+        # `uid` is the party's host uid; inside, the app is always APP_UID (its /etc/passwd name).
+        inside_uid = APP_UID if who == "app" else TESTER_UID
+        argv += self._bwrap_args(inside_uid, binds, chdir, own_netns, stub=bool(extra_fds))
         filter_fd = seccomp.program_fd()
         if filter_fd is not None:
             argv += ["--seccomp", str(filter_fd)]

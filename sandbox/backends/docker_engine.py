@@ -31,11 +31,10 @@ import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox import seccomp
-from sandbox.backends.base import OPEN_FILES, cpu_rlimit, new_run_id, party_env
+from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
     APP_DIR,
-    APP_UID,
     BUILD_IMAGE_CMD,
     REPORT_DIR,
     REPORT_MAX_BYTES,
@@ -234,7 +233,15 @@ class DockerBackend:
         try:
             reporting_app = spec.tester is None
             app_id = self._create(
-                client, run_id, "app", spec.app, APP_UID, APP_DIR, spec.limits, "none", created
+                client,
+                run_id,
+                "app",
+                spec.app,
+                app_host_uid(),
+                APP_DIR,
+                spec.limits,
+                "none",
+                created,
             )
             # The tester's container is made (and given its files) while the app starts.
             tester_made = None if spec.tester is None else self._background(

@@ -539,6 +539,50 @@ except OSError:
         victim.wait()
 
 
+def test_one_app_cannot_use_up_what_the_kernel_counts_per_user(backend: str) -> None:
+    # inotify instances are counted per host uid, not per cgroup: an app that
+    # takes all of them must leave other candidates' apps theirs.
+    limit = int(Path("/proc/sys/fs/inotify/max_user_instances").read_text())
+    hog = f"""
+import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+held = 0
+while held < {limit} + 1:
+    r, w = os.pipe()
+    if os.fork() == 0:  # up to 1000 a process: the open-files limit is per process
+        n = 0
+        while n < 1000 and libc.inotify_init1(0) >= 0:
+            n += 1
+        os.write(w, b"%d" % n)
+        time.sleep(60)
+    os.close(w)
+    got = int(os.read(r, 32))
+    held += got
+    if got < 1000:
+        break
+print("holding", held, flush=True)
+time.sleep(30)
+"""
+    holding = threading.Event()
+    hog_spec = RunSpec(
+        app=Party(command=py(hog)),
+        limits=replace(SMALL, wall_seconds=10),
+        on_line=lambda line: holding.set() if line.startswith("holding") else None,
+    )
+    results: list[sandbox.RunResult] = []
+    hog_run = threading.Thread(target=lambda: results.append(sandbox.run(hog_spec, backend)))
+    hog_run.start()
+    try:
+        assert holding.wait(30), "the hog never got going"
+        probe = "import ctypes; print(ctypes.CDLL(None).inotify_init1(0) >= 0)"
+        other = sandbox.run(RunSpec(app=Party(command=py(probe)), limits=SMALL), backend)
+        assert hog_run.is_alive(), "the hog let go before the other app looked"
+        assert other.app.stdout == "True\n", other.app.stderr
+    finally:
+        hog_run.join(60)  # the hog is stopped at its wall limit
+    assert results and results[0].app.stdout == f"holding {limit}\n"
+
+
 def test_app_cannot_kill_the_tester(backend: str) -> None:
     app = """
 import os, signal, time
