@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,6 +61,8 @@ from sandbox.spec import (
     SandboxUnavailable,
 )
 
+log = logging.getLogger(__name__)
+
 # The fallback for faultline-launch: joins the $1 cgroups that follow as root
 # before anything else runs, so not even the first fork escapes them; then CPU
 # rlimits (soft -> SIGXCPU, hard -> SIGKILL) and open files; nsenter and setpriv follow.
@@ -80,8 +83,6 @@ def _cgroup_limits(limits: Limits, cpus: float) -> dict[str, Any]:
         "cpus": cpus,
     }
 
-
-log = logging.getLogger(__name__)
 
 # Where a pre-started sandbox finds faultline-launch (its --exec-from half).
 WARM_STUB = "/.faultline-exec"
@@ -117,11 +118,21 @@ class _Running:
         self.streams.clear()
 
 
-def _remove_all(cleanups: list[object]) -> None:
-    """Remove what a run made, newest first (cgroups before the scratch they ran on)."""
-    for item in reversed(cleanups):
-        item.remove()  # type: ignore[attr-defined]
+def _remove_all(
+    cleanups: list[object], on_error: Callable[[Exception], None] | None = None
+) -> None:
+    """Remove what a run made, newest first (cgroups before the scratch they ran on).
+
+    A failure raises, unless `on_error` takes it and the rest are still removed."""
+    items = list(reversed(cleanups))
     cleanups.clear()
+    for item in items:
+        try:
+            item.remove()  # type: ignore[attr-defined]
+        except (OSError, SandboxError) as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 class _Teardown:
@@ -148,12 +159,8 @@ class _Teardown:
         thread.start()
 
     def _remove(self, items: list[object]) -> None:
-        try:
-            for item in reversed(items):
-                try:
-                    item.remove()  # type: ignore[attr-defined]
-                except (OSError, SandboxError) as exc:  # the reaper retries when we exit
-                    log.warning("sandbox teardown: %s", exc)
+        try:  # what fails is the reaper's to retry when we exit
+            _remove_all(items, lambda exc: log.warning("sandbox teardown: %s", exc))
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
