@@ -18,6 +18,10 @@ MAX_PATH_CHARS = 1024
 MAX_NAME_BYTES = 255
 MAX_ARGS = 4096
 MAX_ENV = 512
+# What execve takes: one argument or variable up to 128 KiB (MAX_ARG_STRLEN), all
+# together a quarter of the stack limit (2 MiB by default); some of it is ours.
+MAX_ARG_BYTES = 128 * 1024 - 1
+MAX_EXEC_BYTES = 1024 * 1024
 # Far above any exercise, low enough that no limit overflows a timer or a kernel field.
 LIMIT_MAX = {
     "wall_seconds": 24 * 3600,
@@ -98,6 +102,19 @@ def _check_party(party: Party, who: str, limits: Limits) -> None:
             raise InputRejected(f"{who}: environment keys and values must be strings")
         if not key or "=" in key or "\x00" in key or "\x00" in value:
             raise InputRejected(f"{who}: invalid environment variable {key!r}")
+    strings = [*cmd, *(f"{key}={value}" for key, value in party.env.items())]
+    sizes = [len(text.encode("utf-8", "surrogateescape")) for text in strings]
+    if max(sizes) > MAX_ARG_BYTES:
+        longest = strings[sizes.index(max(sizes))]
+        raise InputRejected(
+            f"{who}: a command argument or variable is too long ({max(sizes)} bytes, at most "
+            f"{MAX_ARG_BYTES}): {longest[:40]!r}...; pass large input as a file"
+        )
+    if sum(sizes) > MAX_EXEC_BYTES:
+        raise InputRejected(
+            f"{who}: command and environment too large ({sum(sizes)} bytes, at most "
+            f"{MAX_EXEC_BYTES}); pass large input as a file"
+        )
     check_files(party.files, limits, who)
 
 

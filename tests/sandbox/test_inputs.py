@@ -59,6 +59,9 @@ def test_bad_files_are_refused(files: dict, reason: str) -> None:
         ({"command": ["echo", "a\x00b"]}, "NUL"),
         ({"env": {"A=B": "x"}}, "invalid environment"),
         ({"env": {"A": "x\x00"}}, "invalid environment"),
+        ({"command": ("python3", "-c", "x" * 200_000)}, "argument or variable is too long"),
+        ({"env": {"BLOB": "x" * 200_000}}, "argument or variable is too long"),
+        ({"command": ("echo", *["x" * 100_000] * 11)}, "command and environment too large"),
     ],
 )
 def test_bad_commands_and_environments_are_refused(party: dict, reason: str) -> None:
