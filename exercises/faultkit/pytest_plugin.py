@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .confine import ConfinementUnavailable, run_confined
 from .provider import FakeProvider, RunningProvider
 
 OUTPUT_LIMIT = 2000
@@ -226,22 +227,42 @@ def candidate_dir() -> Path:
     return Path(_env("FAULTLINE_CANDIDATE_DIR", ".")).resolve()
 
 
+def run_candidate_script(
+    harness: Path,
+    script: Path,
+    *,
+    candidate: Path,
+    input: bytes,
+    timeout: float = 30,
+) -> subprocess.CompletedProcess[bytes]:
+    """`node harness script` with the candidate's script confined (see faultkit.confine):
+    it can read only the harness and the `candidate` directory, and reach nothing else."""
+    try:
+        return run_confined(
+            ["node", str(harness), str(script)],
+            read_only=[harness, candidate],
+            input=input,
+            timeout=timeout,
+        )
+    except ConfinementUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{script.name} did not finish within {timeout:g} s", pytrace=False)
+
+
 class JsModule:
     """Calls functions of a browser script with node, in a tiny DOM stub (see js/harness.js)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, candidate: Path, relpath: str) -> None:
+        self.candidate = candidate
+        self.path = candidate / relpath
 
     def call_many(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         if not self.path.exists():
             pytest.fail(f"{self.path.name} is missing", pytrace=False)
         payload = json.dumps({"calls": [{"fn": fn, "args": args} for fn, args in calls]})
-        proc = subprocess.run(
-            ["node", str(HARNESS), str(self.path)],
-            input=payload.encode(),
-            capture_output=True,
-            timeout=30,
-            check=False,
+        proc = run_candidate_script(
+            HARNESS, self.path, candidate=self.candidate, input=payload.encode()
         )
         if proc.returncode != 0:
             pytest.fail(
@@ -265,7 +286,7 @@ class JsModule:
 def js(candidate_dir: Path) -> Any:
     """`js("static/app.js").call("renderAnswer", payload)` -> the function's return value;
     `.call_many([(fn, args), ...])` runs several calls in one node process."""
-    return lambda relpath: JsModule(candidate_dir / relpath)
+    return lambda relpath: JsModule(candidate_dir, relpath)
 
 
 # -- reporting --

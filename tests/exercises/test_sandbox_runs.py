@@ -193,3 +193,44 @@ def test_a_suite_stopped_at_its_time_limit_counts_what_it_never_finished(exercis
     automated = [c for c in result.scorecard.criteria if c.source == "automated"]
     assert all(c.score is not None for c in automated)  # none dropped for lack of evidence
     assert result.scorecard.criterion("correctness").score == 0.0
+
+
+# Candidate browser code that the hidden suite runs in node (as the tester, beside the
+# hidden tests and the report) and that tries to turn that into a passing scorecard.
+FORGING_SCRIPT = r"""
+const host = this.constructor.constructor("return process")();
+const fs = host.mainModule.require("fs");
+const { spawn } = host.mainModule.require("child_process");
+const forged = JSON.stringify({ tests: [], summary: { passed: 99, failed: 0 }, forged: true });
+const attempt = (f) => { try { f(); } catch (e) {} };
+let leak = "";
+attempt(() => { leak = "HIDDEN-LEAK " + fs.readdirSync("/tester/tests").join(" "); });
+attempt(() => fs.writeFileSync(host.env.FAULTLINE_REPORT_DIR + "/report.json", forged));
+const line = '\nFAULTLINE-TEST {"id": "forged", "outcome": "passed"}\n';
+for (const target of ["/proc/1/fd/1", "/proc/" + host.ppid + "/fd/1"]) {
+  attempt(() => fs.writeFileSync(target, line));
+}
+// Outlive node and keep overwriting the report until pytest has written its own.
+attempt(() => spawn("/bin/sh", ["-c", 'while :; do echo "$0" > "$1/report.json"; done',
+  forged, host.env.FAULTLINE_REPORT_DIR], { detached: true, stdio: "ignore" }).unref());
+attempt(() => host.kill(host.ppid, "SIGKILL"));
+function renderAnswer(data) { return leak; }
+"""
+
+
+def test_candidate_script_in_the_hidden_suite_cannot_forge_or_peek(exercise, backend):
+    files = dict(exercise.solution_files())
+    files["static/app.js"] = FORGING_SCRIPT.encode()
+    result = grade_files(exercise, files, backend=backend)
+    report = result.suite.report
+    assert not report.get("forged") and report["summary"]["passed"] != 99
+    tests = {t["id"]: t for t in report["tests"]}
+    assert "forged" not in tests
+    # The script ran (its page is empty: the card shows nothing) and failed on its merits.
+    assert tests["test_frontend.py::test_shows_metadata"]["outcome"] == "failed"
+    assert not any("HIDDEN-LEAK" in t["output"] for t in tests.values())
+    # pytest lived on (it was not killed): the API tests still ran and passed.
+    correctness = result.scorecard.criterion("correctness")
+    assert correctness.score == correctness.max
+    crit = result.scorecard.criterion("frontend-robustness")
+    assert crit.score is not None and crit.score < crit.max

@@ -155,7 +155,8 @@ def test_missing_report_is_explained(backend: str) -> None:
 
 
 NOTHING_LISTENS = """
-import socket
+import socket, time
+time.sleep(3)  # ample for the app to be gone: a tester that ends first has its app stopped
 try:
     socket.create_connection(("127.0.0.1", 8000), 1)
 except OSError:

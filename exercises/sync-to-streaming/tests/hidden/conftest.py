@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import codecs
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from faultkit import FakeProvider
+from faultkit.pytest_plugin import run_candidate_script
 
 QUESTION = {"question": "Does retrieval reduce hallucination?"}
 STREAM_PATH = "/api/answer/stream"
@@ -236,12 +236,8 @@ def render_stream(
         "status": status,
         "cut": cut,
     }
-    proc = subprocess.run(
-        ["node", str(HARNESS), str(script)],
-        input=json.dumps(payload).encode(),
-        capture_output=True,
-        timeout=30,
-        check=False,
+    proc = run_candidate_script(
+        HARNESS, script, candidate=candidate_dir, input=json.dumps(payload).encode()
     )
     if proc.returncode != 0:
         pytest.fail(f"node failed: {proc.stderr.decode(errors='replace')[-1500:]}", pytrace=False)
