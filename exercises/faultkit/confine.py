@@ -33,7 +33,7 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
-_EXECUTE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 2, 1 << 3
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 # Every filesystem right the ABI knows is handled (so denied unless a rule allows it).
 _FS_RIGHTS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
@@ -41,7 +41,6 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 # What node needs to start; the venv is where the sandbox's python lives.
 RUNTIME_PATHS = ("/usr", "/etc", "/opt/faultline-venv", "/lib", "/lib64", "/bin", "/dev/urandom")
-_WRITE_FILE = 1 << 1
 WRITABLE_DEVICES = ("/dev/null",)  # where a child's unwanted output goes
 
 _libc = ctypes.CDLL(None, use_errno=True)
