@@ -22,7 +22,8 @@ MAX_ENV = 512
 # together a quarter of the stack limit (2 MiB by default); some of it is ours.
 MAX_ARG_BYTES = 128 * 1024 - 1
 MAX_EXEC_BYTES = 1024 * 1024
-# Far above any exercise, low enough that no limit overflows a timer or a kernel field.
+# Every Limits field checked before a run, with its ceiling: far above any exercise,
+# low enough that no limit overflows a timer or a kernel field.
 LIMIT_MAX = {
     "wall_seconds": 24 * 3600,
     "cpu_seconds": 24 * 3600,
@@ -104,11 +105,11 @@ def _check_party(party: Party, who: str, limits: Limits) -> None:
             raise InputRejected(f"{who}: invalid environment variable {key!r}")
     strings = [*cmd, *(f"{key}={value}" for key, value in party.env.items())]
     sizes = [len(text.encode("utf-8", "surrogateescape")) for text in strings]
-    if max(sizes) > MAX_ARG_BYTES:
-        longest = strings[sizes.index(max(sizes))]
+    biggest = max(range(len(sizes)), key=sizes.__getitem__)
+    if sizes[biggest] > MAX_ARG_BYTES:
         raise InputRejected(
-            f"{who}: a command argument or variable is too long ({max(sizes)} bytes, at most "
-            f"{MAX_ARG_BYTES}): {longest[:40]!r}...; pass large input as a file"
+            f"{who}: a command argument or variable is too long ({sizes[biggest]} bytes, at "
+            f"most {MAX_ARG_BYTES}): {strings[biggest][:40]!r}...; pass large input as a file"
         )
     if sum(sizes) > MAX_EXEC_BYTES:
         raise InputRejected(
@@ -123,19 +124,12 @@ def check_spec(spec: RunSpec) -> None:
     lim = spec.limits
     if not isinstance(lim, Limits):
         raise InputRejected("limits must be a sandbox.spec.Limits")
-    positive = {
-        "wall_seconds": lim.wall_seconds,
-        "cpu_seconds": lim.cpu_seconds,
-        "memory_mb": lim.memory_mb,
-        "pids": lim.pids,
-        "disk_mb": lim.disk_mb,
-        "output_bytes": lim.output_bytes,
-    }
-    for name, value in positive.items():
+    for name, most in LIMIT_MAX.items():
+        value = getattr(lim, name)
         if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
             raise InputRejected(f"limit {name} must be a positive number, got {value!r}")
-        if not math.isfinite(value) or value > LIMIT_MAX[name]:
-            raise InputRejected(f"limit {name} must be at most {LIMIT_MAX[name]}, got {value!r}")
+        if not math.isfinite(value) or value > most:
+            raise InputRejected(f"limit {name} must be at most {most}, got {value!r}")
     if lim.memory_mb < 16:
         raise InputRejected("limit memory_mb must be at least 16")
     if lim.pids < 4:
