@@ -41,7 +41,7 @@ class SandboxConfig:
     docker_image: str
     docker_runtime: str | None  # e.g. "runsc"; None: the engine's default
     cpus: float  # CPU share of each party, in cores (a cgroup quota / the engine's)
-    bwrap_warm: int  # pre-started bwrap sandboxes kept ready for single-party runs
+    warm: int  # pre-started sandboxes each backend keeps ready for single-party runs
 
 
 def _env_str(name: str, default: str) -> str:
@@ -97,5 +97,5 @@ def load_config() -> SandboxConfig:
         or None,
         # FAULTLINE_SANDBOX_DOCKER_CPUS: its name from when only Docker had a CPU share.
         cpus=_env_float("FAULTLINE_SANDBOX_CPUS", _env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0)),
-        bwrap_warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
+        warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
     )

@@ -15,8 +15,8 @@ The program is classic BPF, built here for the two architectures Faultline
 runs on; elsewhere `program()` returns None and doctor says so.
 
 Docker applies its own default profile, which (engine 28 here) still lets
-io_uring through; the docker backend therefore starts every command through
-`exec_prefix()`, which stacks this same filter inside the container.
+io_uring through; the docker backend therefore has every command start through
+sandbox/docker_entry.py, which stacks this same filter inside the container.
 """
 
 from __future__ import annotations
@@ -161,27 +161,3 @@ def program_fd() -> int | None:
     finally:
         os.close(write_end)
     return read_end
-
-
-# Installs the filter given in hex as argv[1], then execs argv[2:]. Run by the
-# container's python3 (-I -S: no site, no environment, a few ms); the container
-# already has no-new-privileges, set again here because seccomp requires it.
-_INSTALL = """\
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-code = bytes.fromhex(sys.argv[1])
-class Prog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
-prog = Prog(len(code) // 8, code)
-if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(prog), 0, 0):
-    why = os.strerror(ctypes.get_errno())
-    print("faultline: cannot install the seccomp filter:", why, file=sys.stderr)
-    os._exit(125)
-os.execvp(sys.argv[2], sys.argv[2:])
-"""
-
-
-def exec_prefix() -> list[str]:
-    """argv that installs this machine's filter in a container, then runs the rest."""
-    code = program()
-    return [] if code is None else ["python3", "-I", "-S", "-c", _INSTALL, code.hex()]

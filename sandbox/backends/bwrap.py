@@ -279,7 +279,7 @@ class BwrapBackend:
         self._checked_at = -_STATUS_TTL
         # None: start parties through the sh + nsenter + setpriv fallback.
         self.launcher: Path | None = launcher_path(config.runtime_dir)
-        self._pool = _WarmPool(self, config.bwrap_warm)
+        self._pool = _WarmPool(self, config.warm)
         self._teardown = _Teardown()
 
     # -- status ----------------------------------------------------------

@@ -1,12 +1,19 @@
 """The Docker backend: the `docker` SDK against a real engine (local or remote).
 
-Files go in with put_archive (no host bind mounts, so a remote engine works
-too) into a volume, from which the party's command copies them into its
-size-limited tmpfs workspace. The app runs with network_mode="none"; the tester
-joins the app's network namespace, so the two share only loopback. Output is read
-from the attach stream with a cap (the engine itself caps nothing; the container
-log driver is "none" so a flood cannot fill the engine's disk either). The
-tester's report is read with get_archive from its /report volume.
+Every container starts sandbox/docker_entry.py, which takes the run (files,
+command, environment) on stdin and then becomes the command: no host bind
+mounts and no copying through the engine's archive API, so a remote engine
+works too and a container can be started before its run is known. The files
+land in the party's size-limited tmpfs workspace. The app runs with
+network_mode="none"; the tester joins the app's network namespace, so the two
+share only loopback. Output is read from the attach stream with a cap (the
+engine itself caps nothing; the container log driver is "none" so a flood
+cannot fill the engine's disk either). The tester's report is read with
+get_archive from its /report volume.
+
+Single-party runs take a pre-started container when one is ready (_WarmPool):
+started with the run's disk limit, given the run's memory, pids and CPU limits
+when taken, used once, removed.
 
 Every container and volume carries the label faultline.sandbox=1, is removed
 after the run, and a stale one (its harness died) is swept on the next start.
@@ -14,6 +21,7 @@ after the run, and a stale one (its harness died) is swept on the next start.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
@@ -23,14 +31,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import docker
 import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
+from docker.utils.socket import demux_adaptor, frames_iter
 
-from sandbox import seccomp
+from sandbox import docker_entry, seccomp
 from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
@@ -38,6 +48,7 @@ from sandbox.config import (
     BUILD_IMAGE_CMD,
     REPORT_DIR,
     REPORT_MAX_BYTES,
+    SANDBOX_PATH,
     SANDBOX_TMP,
     TESTER_DIR,
     TESTER_UID,
@@ -47,7 +58,6 @@ from sandbox.reaper import ensure_reaper
 from sandbox.scratch import parse_report, tmpfs_inodes
 from sandbox.spec import (
     BackendStatus,
-    Files,
     Limits,
     Party,
     PartyResult,
@@ -59,50 +69,138 @@ from sandbox.spec import (
 
 T = TypeVar("T")
 LABEL = "faultline.sandbox"
-INBOX = "/faultline/in"
 # Containers older than this are stale whoever owns them (no run lasts that long).
 STALE_AFTER_SECONDS = 6 * 3600
-# Every command starts through this: copy the files in ($1, when given), then
-# install the seccomp filter (seccomp.exec_prefix) and run the command under a
-# backstop `timeout`, so that a container whose harness was killed stops by
-# itself even before a sweep removes it. Through sh and timeout, a command that
-# cannot be executed is exit status 126/127, as in a shell, not an engine error.
-_ENTRY = '[ -z "$1" ] || cp -R "$1"/. . || exit 125; shift; exec "$@"'
+# The backstop `timeout` of every command (docker_entry): a container whose
+# harness was killed stops by itself even before a sweep removes it.
 BACKSTOP_EXTRA_SECONDS = 30
+ENTRY = ["python3", "-I", "-S", "-c", Path(docker_entry.__file__).read_text()]
+# A pre-started container's RLIMIT_CPU until its run lowers it (a hard limit can
+# only be lowered): above any run's (inputs.LIMIT_MAX).
+_WARM_CPU_SECONDS = 2**31
 
 
 @dataclass
 class _Running:
     container_id: str
+    sock: Any  # the attach socket: the request goes in, the output frames come out
     stdout: CappedOutput
     stderr: CappedOutput
-    thread: threading.Thread | None
+    thread: threading.Thread
     started: float
     deadline: float
     timed_out: bool = False
     killed: bool = False
     ended: float | None = None
 
+    def send(self, request: bytes) -> None:
+        """Write the run's request to the container's stdin (see docker_entry)."""
+        # A unix socket comes wrapped in a SocketIO, a TLS one bare.
+        raw = getattr(self.sock, "_sock", self.sock)
+        with contextlib.suppress(OSError):  # it died meanwhile: _finish reports how
+            raw.sendall(request)
 
-def _tar(files: Files) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        dirs: set[str] = set()
-        for rel, content in files.items():
-            parts = rel.split("/")
-            for i in range(1, len(parts)):
-                d = "/".join(parts[:i])
-                if d not in dirs:
-                    dirs.add(d)
-                    info = tarfile.TarInfo(d)
-                    info.type = tarfile.DIRTYPE
-                    info.mode = 0o755
-                    tar.addfile(info)
-            info = tarfile.TarInfo(rel)
-            info.size = len(content)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(bytes(content)))
-    return buf.getvalue()
+    def close(self) -> None:
+        for sock in (self.sock, getattr(self.sock, "_sock", None)):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+@dataclass
+class _Warm:
+    """A started single-party container waiting in docker_entry for its run."""
+
+    run_id: str
+    party: _Running
+    disk: tuple[int, int]  # its tmpfs: (disk_mb, max_files), fixed when it was made
+    made: float
+
+
+class _WarmPool:
+    """Keeps up to `size` started single-party containers, each used once.
+
+    As in the bwrap backend: a run takes one if one is there (else it starts
+    cold, as before) and a thread of the pool starts the next meanwhile. A
+    tmpfs cannot be resized, so the pool makes containers with the disk limit
+    of the last single-party run; one with another is not taken. The limits
+    the engine can change on a started container (memory, pids, CPU) are set
+    when it is taken. A forked child never uses its parent's containers.
+    """
+
+    def __init__(self, backend: DockerBackend, size: int) -> None:
+        self.backend = backend
+        self.size = size
+        self.disk: tuple[int, int] | None = None
+        self._ready: list[_Warm] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = -1
+        self.failure: str | None = None
+
+    def take(self, limits: Limits) -> _Warm | None:
+        if self.size <= 0:
+            return None
+        disk = (limits.disk_mb, limits.max_files)
+        with self._lock:
+            if self._pid != os.getpid():
+                self._start_in_this_process()
+            if disk != self.disk:
+                # Made for another disk limit: of no use to runs like this one.
+                stale, self._ready, self.disk = self._ready, [], disk
+            else:
+                stale = []
+            warm = self._ready.pop(0) if self._ready else None
+        self._wake.set()
+        for old in stale:
+            self.backend._discard(old.party)
+        if warm is not None and time.time() - warm.made > STALE_AFTER_SECONDS / 2:
+            self.backend._discard(warm.party)  # another harness's sweep may take it now
+            return None
+        return warm
+
+    def ready(self) -> list[str]:
+        """Run ids of the containers waiting to be taken (for tests and doctor)."""
+        with self._lock:
+            return [warm.run_id for warm in self._ready] if self._pid == os.getpid() else []
+
+    def _start_in_this_process(self) -> None:
+        # After a fork the inherited containers are the parent's: forget them.
+        self._ready = []
+        self._pid = os.getpid()
+        threading.Thread(target=self._fill, name="faultline-warm-docker", daemon=True).start()
+        atexit.register(self.close)
+
+    def _fill(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    disk = self.disk
+                    if disk is None or len(self._ready) >= self.size:
+                        break
+                try:
+                    warm = self.backend._prestart(disk)
+                except Exception as exc:  # runs start cold meanwhile
+                    self.failure = str(exc)
+                    time.sleep(1)
+                    break
+                with self._lock:
+                    # close() ran or the disk limit changed meanwhile: do not keep it
+                    keep = self.size > 0 and disk == self.disk
+                    if keep:
+                        self._ready.append(warm)
+                if not keep:
+                    self.backend._discard(warm.party)
+
+    def close(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+            self.size = 0
+        for warm in ready:
+            with contextlib.suppress(Exception):
+                self.backend._discard(warm.party)
 
 
 class DockerBackend:
@@ -113,8 +211,8 @@ class DockerBackend:
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
         self._swept = False
-        self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._runtime_seen = False
+        self._pool = _WarmPool(self, config.warm)
 
     # -- engine -------------------------------------------------------------
 
@@ -147,7 +245,12 @@ class DockerBackend:
         if problem:
             return BackendStatus(self.name, False, problem)
         runtime = f", runtime {self.config.docker_runtime}" if self.config.docker_runtime else ""
-        detail = f"image {self.config.docker_image}{runtime}, {self.config.cpus:g} CPU per party"
+        warm = f"{self._pool.size} pre-started" + (
+            f" (last failure: {self._pool.failure})" if self._pool.failure else ""
+        )
+        detail = (
+            f"image {self.config.docker_image}{runtime}, {self.config.cpus:g} CPU per party, {warm}"
+        )
         return BackendStatus(self.name, True, detail)
 
     def _runtime_problem(self, client: docker.DockerClient) -> str | None:
@@ -179,6 +282,10 @@ class DockerBackend:
             self._swept = True
             self.sweep()
         return client
+
+    def prestarted(self) -> list[str]:
+        """Run ids of the pre-started single-party containers ready now."""
+        return self._pool.ready()
 
     # -- cleanup ------------------------------------------------------------
 
@@ -226,35 +333,33 @@ class DockerBackend:
 
     def run(self, spec: RunSpec) -> RunResult:
         client = self._require()
+        if spec.tester is None:
+            warm = self._pool.take(spec.limits)
+            if warm is not None:
+                result = self._run_warm(client, warm, spec)
+                if result is not None:
+                    return result
         run_id = new_run_id()
         started = time.monotonic()
         created: list[str] = []
         running: list[_Running] = []
         try:
-            reporting_app = spec.tester is None
             app_id = self._create(
-                client,
-                run_id,
-                "app",
-                spec.app,
-                app_host_uid(),
-                APP_DIR,
-                spec.limits,
-                "none",
-                created,
+                client, run_id, "app", app_host_uid(), APP_DIR, spec.limits, "none", created
             )
-            # The tester's container is made (and given its files) while the app starts.
+            # The tester's container is made while the app starts.
             tester_made = None if spec.tester is None else self._background(
-                self._create, client, run_id, "tester", spec.tester, TESTER_UID, TESTER_DIR,
-                spec.limits, f"container:{app_id}", created, report=True,
+                self._create, client, run_id, "tester", TESTER_UID, TESTER_DIR, spec.limits,
+                f"container:{app_id}", created, report=True,
             )  # fmt: skip
             try:
-                app = self._start(
-                    client, app_id, spec.limits, spec.on_line if reporting_app else None
+                app = self._launch(
+                    client, app_id, spec.limits, spec.on_line if spec.tester is None else None
                 )
+                running.append(app)
+                app.send(self._request(spec.app, spec.limits, APP_DIR))
             finally:
                 tester_id = tester_made() if tester_made else None
-            running.append(app)
             if spec.tester is None:
                 self._wait(client, app)
                 return RunResult(
@@ -284,6 +389,8 @@ class DockerBackend:
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise SandboxError(f"Docker engine error: {exc}") from exc
         finally:
+            for party in running:
+                party.close()
             removals = [self._background(self._remove, client, cid) for cid in created]
             for removed in removals:
                 removed()
@@ -327,24 +434,25 @@ class DockerBackend:
     ) -> _Running:
         assert spec.tester is not None
         try:
-            return self._start(client, tester_id, spec.limits, spec.on_line)
+            tester = self._launch(client, tester_id, spec.limits, spec.on_line)
         except docker.errors.APIError:
             # The app died before the tester could join its namespace. Its loopback
             # is gone with it: an isolated tester sees the same thing.
             if self._is_running_id(client, app_id):
                 raise
-        tester_id = self._create(
-            client, run_id, "tester", spec.tester, TESTER_UID, TESTER_DIR, spec.limits,
-            "none", created, report=True,
-        )  # fmt: skip
-        return self._start(client, tester_id, spec.limits, spec.on_line)
+            tester_id = self._create(
+                client, run_id, "tester", TESTER_UID, TESTER_DIR, spec.limits, "none", created,
+                report=True,
+            )  # fmt: skip
+            tester = self._launch(client, tester_id, spec.limits, spec.on_line)
+        tester.send(self._request(spec.tester, spec.limits, TESTER_DIR, report=True))
+        return tester
 
     def _create(
         self,
         client: docker.DockerClient,
         run_id: str,
         who: str,
-        party: Party,
         uid: int,
         workdir: str,
         limits: Limits,
@@ -352,19 +460,13 @@ class DockerBackend:
         created: list[str],
         report: bool = False,
     ) -> str:
-        labels = {LABEL: "1", "faultline.run": run_id, "faultline.owner": self._owner}
+        """A container that will run docker_entry; its run comes later, on stdin."""
+        labels = {LABEL: "1", "faultline.run": run_id, "faultline.owner": self._owner()}
         mounts = []
-        if party.files:
-            mounts.append(Mount(INBOX, None, type="volume", labels=labels))
-        backstop = int(limits.wall_seconds) + BACKSTOP_EXTRA_SECONDS
-        inbox = INBOX if party.files else ""
-        command = ["/bin/sh", "-c", _ENTRY, "faultline", inbox, *seccomp.exec_prefix()]
-        command += ["timeout", "-s", "KILL", str(backstop), *party.command]
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
         disk = f"size={limits.disk_mb}m,nr_inodes={tmpfs_inodes(limits.max_files)}"
         tmpfs_opts = f"{disk},mode=0755,uid={uid},gid={uid},exec,nosuid,nodev"
-        cpu_soft, cpu_hard = cpu_rlimit(limits)
         host_config = client.api.create_host_config(
             network_mode=network_mode,
             read_only=True,
@@ -375,9 +477,10 @@ class DockerBackend:
             pids_limit=limits.pids,
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
-            nano_cpus=int(self.config.cpus * 1e9),
+            nano_cpus=self._nano_cpus(),
             ulimits=[
-                Ulimit(name="cpu", soft=cpu_soft, hard=cpu_hard),
+                # docker_entry lowers it to the run's (cpu_rlimit) just before the command.
+                Ulimit(name="cpu", soft=_WARM_CPU_SECONDS, hard=_WARM_CPU_SECONDS),
                 Ulimit(name="core", soft=0, hard=0),
                 Ulimit(name="nofile", soft=OPEN_FILES, hard=OPEN_FILES),
             ],
@@ -387,14 +490,16 @@ class DockerBackend:
             shm_size=f"{limits.disk_mb}m",
             privileged=False,
         )
-        env = party_env(party.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR} if report else None)
         container = client.api.create_container(
             self.config.docker_image,
-            command=command,
+            command=ENTRY,
             entrypoint=[],
             user=f"{uid}:{uid}",
             working_dir=workdir,
-            environment=env,
+            # The command's whole environment comes with the request; this is the entry's.
+            environment={"PATH": SANDBOX_PATH},
+            # StdinOnce (with stdin_open): stdin ends when the harness's attach does.
+            stdin_open=True,
             hostname="sandbox" if network_mode == "none" else None,
             labels=labels,
             host_config=host_config,
@@ -403,32 +508,115 @@ class DockerBackend:
         )
         cid: str = container["Id"]
         created.append(cid)
-        if party.files and not client.api.put_archive(cid, INBOX, _tar(party.files)):
-            raise SandboxError("the engine refused the files (put_archive)")
         return cid
 
-    def _start(
+    def _nano_cpus(self) -> int:
+        return int(self.config.cpus * 1e9)
+
+    def _owner(self) -> str:
+        # Asked each time: a forked child (a Celery worker process) owns what it makes.
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def _launch(
         self,
         client: docker.DockerClient,
         cid: str,
         limits: Limits,
         on_line: LineCallback | None,
     ) -> _Running:
+        """Start a created container, attached; it waits in docker_entry for its request."""
         stdout = CappedOutput(limits.output_bytes, on_line)
         stderr = CappedOutput(limits.output_bytes)
         # Attach before start, so not a byte of early output is missed.
-        frames = client.api.attach(cid, stdout=True, stderr=True, stream=True, demux=True)
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        sock = client.api.attach_socket(cid, params=params)
+        frames = (demux_adaptor(*frame) for frame in frames_iter(sock, tty=False))
         thread = drain_frames(frames, stdout, stderr)
         started = time.monotonic()
-        client.api.start(cid)
-        return _Running(
-            container_id=cid,
-            stdout=stdout,
-            stderr=stderr,
-            thread=thread,
-            started=started,
-            deadline=started + limits.wall_seconds,
+        party = _Running(cid, sock, stdout, stderr, thread, started, started + limits.wall_seconds)
+        try:
+            client.api.start(cid)
+        except BaseException:
+            party.close()
+            raise
+        return party
+
+    @staticmethod
+    def _request(party: Party, limits: Limits, workdir: str, report: bool = False) -> bytes:
+        extra = {"PWD": workdir, **({"FAULTLINE_REPORT_DIR": REPORT_DIR} if report else {})}
+        return docker_entry.encode_request(
+            files={name: bytes(content) for name, content in party.files.items()},
+            argv=list(party.command),
+            env=party_env(party.env, extra),
+            cpu=cpu_rlimit(limits),
+            seccomp=seccomp.program(),
+            backstop=int(limits.wall_seconds) + BACKSTOP_EXTRA_SECONDS,
         )
+
+    # -- pre-started (warm) single-party containers ---------------------------
+
+    def _prestart(self, disk: tuple[int, int]) -> _Warm:
+        """A started app container with this tmpfs, waiting for a run (the pool's thread)."""
+        client = self._engine()
+        limits = Limits(disk_mb=disk[0], max_files=disk[1])
+        run_id = new_run_id()
+        created: list[str] = []
+        try:
+            cid = self._create(
+                client, run_id, "app", app_host_uid(), APP_DIR, limits, "none", created
+            )
+            party = self._launch(client, cid, limits, None)
+        except BaseException:
+            for cid in created:
+                self._remove(client, cid)
+            raise
+        return _Warm(run_id, party, disk, time.time())
+
+    def _discard(self, party: _Running) -> None:
+        party.close()
+        self._remove(self._engine(), party.container_id)
+
+    def _run_warm(
+        self, client: docker.DockerClient, warm: _Warm, spec: RunSpec
+    ) -> RunResult | None:
+        """Run `spec` in a pre-started container; None if it cannot be used (run cold)."""
+        party = warm.party
+        limits = spec.limits
+        try:
+            try:
+                # The engine's own `docker update`: the SDK's wrapper of it lacks pids and
+                # CPUs, so through the SDK's private helpers (typed Any for that reason).
+                api: Any = client.api
+                response = api._post_json(
+                    api._url("/containers/{0}/update", party.container_id),
+                    data={
+                        "Memory": limits.memory_mb * 1024 * 1024,
+                        "MemorySwap": limits.memory_mb * 1024 * 1024,
+                        "PidsLimit": limits.pids,
+                        "NanoCpus": self._nano_cpus(),
+                    },
+                )
+                api._raise_for_status(response)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                return None  # e.g. it died while waiting, or its memory is above the new limit
+            party.stdout.cap = party.stderr.cap = limits.output_bytes
+            party.stdout.on_line = spec.on_line
+            party.started = time.monotonic()
+            party.deadline = party.started + limits.wall_seconds
+            party.send(self._request(spec.app, limits, APP_DIR))
+            try:
+                self._wait(client, party)
+                app = self._finish(client, party)
+            except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+                raise SandboxError(f"Docker engine error: {exc}") from exc
+            return RunResult(
+                backend=self.name,
+                app=app,
+                wall_seconds=time.monotonic() - party.started,
+                run_id=warm.run_id,
+            )
+        finally:
+            self._discard(party)
 
     def _wait(self, client: docker.DockerClient, party: _Running) -> None:
         while True:
@@ -462,8 +650,8 @@ class DockerBackend:
                 client.api.kill(party.container_id)
             client.api.wait(party.container_id, timeout=30)
             state = client.api.inspect_container(party.container_id)["State"]
-        if party.thread is not None:
-            party.thread.join(timeout=5)
+        party.thread.join(timeout=5)
+        party.close()
         exit_code = None if party.killed else state.get("ExitCode")
         return PartyResult(
             exit_code=exit_code,

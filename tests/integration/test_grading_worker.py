@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -98,13 +99,18 @@ def test_a_worker_killed_mid_run_is_retried_and_scores_once(
     assert Scorecard.objects.get(test_run=run).overall == 100.0
 
     def no_sandbox_left() -> bool:
-        listed = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "label=faultline.sandbox=1"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return listed.stdout.strip() == ""
+        # The killed processes' containers; the successor's own (a warm pool) may stay.
+        for pid in victims:
+            owner = f"label=faultline.owner={socket.gethostname()}:{pid}"
+            listed = subprocess.run(
+                ["docker", "ps", "-aq", "--filter", owner],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            if listed.stdout.strip():
+                return False
+        return True
 
     # The killed process's containers are swept by its successor, not leaked.
     wait_for(no_sandbox_left, timeout=30, what="the dead run's containers to be removed")

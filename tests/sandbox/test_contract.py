@@ -354,7 +354,7 @@ print((t.children_user + t.children_system) / (time.monotonic() - t0))
 def test_processes_spinning_together_get_only_the_cpu_share(backend: str) -> None:
     # Four spinners on this machine's cores would take them all (the other
     # candidates' runs with them); a party gets its share, here half a core.
-    config = replace(sandbox.get_backend(backend).config, cpus=0.5, bwrap_warm=0)  # type: ignore[attr-defined]
+    config = replace(sandbox.get_backend(backend).config, cpus=0.5, warm=0)  # type: ignore[attr-defined]
     half_core = type(sandbox.get_backend(backend))(config)  # type: ignore[call-arg]
     result = half_core.run(RunSpec(app=Party(command=py(CPU_HOG)), limits=SMALL))
     assert result.app.exit_code == 0, result.app.stderr
