@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -99,6 +100,8 @@ def _exec(args: argparse.Namespace) -> int:
         env[name] = value
     files = read_workspace(args.workspace, limits) if args.workspace else {}
     party = Party(command=cmd, files=files, env=env)
+    # One run, then this process exits: a sandbox pre-started for the next would be waste.
+    os.environ["FAULTLINE_SANDBOX_WARM"] = "0"
     result = sandbox.run(RunSpec(app=party, limits=limits), args.backend)
     out = dataclasses.asdict(result.app)
     out.update(backend=result.backend, run_id=result.run_id)

@@ -18,7 +18,6 @@ steps are done by `sh -c` + nsenter + setpriv, about 2 ms slower per party.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -35,6 +34,8 @@ from typing import Any, ClassVar
 
 from sandbox import cgroups, scratch, seccomp
 from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
+from sandbox.backends.teardown import Teardown
+from sandbox.backends.warm import WarmPool
 from sandbox.capture import CappedOutput, LineCallback
 from sandbox.config import (
     APP_DIR,
@@ -135,44 +136,6 @@ def _remove_all(
             on_error(exc)
 
 
-class _Teardown:
-    """Removes a pre-started run's empty cgroups and scratch tmpfs just after it returns.
-
-    Once every process of a run is dead (the run waits for that), what is left is
-    inert: cgroup directories with nothing in them and a mount nothing uses.
-    Removing them costs 1-4 ms (memory cgroups go offline slowly, v1 most), which
-    is a third of a warm single-party run; so a thread does it while the caller
-    reads the result. The interpreter waits for these threads before it exits,
-    `leftovers()` waits for them, and the reaper covers a harness killed meanwhile.
-    """
-
-    def __init__(self) -> None:
-        self._threads: set[threading.Thread] = set()
-        self._lock = threading.Lock()
-
-    def later(self, cleanups: list[object]) -> None:
-        items = list(cleanups)
-        cleanups.clear()
-        thread = threading.Thread(target=self._remove, args=(items,), name="faultline-teardown")
-        with self._lock:
-            self._threads.add(thread)
-        thread.start()
-
-    def _remove(self, items: list[object]) -> None:
-        try:  # what fails is the reaper's to retry when we exit
-            _remove_all(items, lambda exc: log.warning("sandbox teardown: %s", exc))
-        finally:
-            with self._lock:
-                self._threads.discard(threading.current_thread())
-
-    def wait(self) -> None:
-        """Return once every teardown started so far has finished."""
-        with self._lock:
-            pending = list(self._threads)
-        for thread in pending:
-            thread.join()
-
-
 @dataclass
 class _Warm:
     """A pre-started party waiting on `request_fd` for its command (see launcher.c)."""
@@ -185,7 +148,7 @@ class _Warm:
     uid: int  # the app's host uid
     cleanups: list[object]  # [scratch, cgroup], removed in reverse
 
-    def discard(self, backend: BwrapBackend, teardown: _Teardown | None = None) -> None:
+    def discard(self, backend: BwrapBackend, teardown: Teardown | None = None) -> None:
         """Kill it and remove everything it had, now or by `teardown` (idempotent)."""
         backend._stop(self.party)
         self.party.close_fds(self.request_fd)
@@ -193,80 +156,10 @@ class _Warm:
         if teardown is None:
             _remove_all(self.cleanups)
         else:
-            teardown.later(self.cleanups)
-
-
-class _WarmPool:
-    """Keeps up to `size` pre-started single-party sandboxes, each used once.
-
-    A run takes one if it is there (else it starts cold, as before); a thread
-    of the pool makes the next one meanwhile. That thread lives as long as the
-    process: bwrap dies with the thread that started it (--die-with-parent).
-    A forked child never uses its parent's sandboxes.
-    """
-
-    def __init__(self, backend: BwrapBackend, size: int) -> None:
-        self.backend = backend
-        self.size = size
-        self._ready: list[_Warm] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._pid = -1
-        self.failure: str | None = None
-
-    def take(self) -> _Warm | None:
-        if self.size <= 0 or self.backend.launcher is None:
-            return None
-        with self._lock:
-            if self._pid != os.getpid():
-                self._start_in_this_process()
-            warm = self._ready.pop(0) if self._ready else None
-        self._wake.set()
-        if warm is not None and warm.party.proc.poll() is not None:
-            warm.discard(self.backend)  # died while waiting (killed from outside)
-            return None
-        return warm
-
-    def ready(self) -> list[str]:
-        """Run ids of the sandboxes waiting to be taken (for tests and doctor)."""
-        with self._lock:
-            return [warm.run_id for warm in self._ready] if self._pid == os.getpid() else []
-
-    def _start_in_this_process(self) -> None:
-        """First use here: start the filling thread. After a fork, the inherited
-        sandboxes belong to the parent: forget them and close our copies."""
-        for warm in self._ready:
-            warm.party.close_fds(warm.request_fd)
-        self._ready = []
-        self._pid = os.getpid()
-        threading.Thread(target=self._fill, name="faultline-warm-bwrap", daemon=True).start()
-        atexit.register(self.close)
-
-    def _fill(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while len(self._ready) < self.size:
-                try:
-                    warm = self.backend._prestart()
-                except Exception as exc:  # runs start cold meanwhile
-                    self.failure = str(exc)
-                    time.sleep(1)
-                    break
-                with self._lock:
-                    keep = self.size > 0  # close() ran meanwhile: do not keep it
-                    if keep:
-                        self._ready.append(warm)
-                if not keep:
-                    warm.discard(self.backend)
-
-    def close(self) -> None:
-        with self._lock:
-            ready, self._ready = self._ready, []
-            self.size = 0
-        for warm in ready:
-            with contextlib.suppress(Exception):
-                warm.discard(self.backend)
+            items = list(self.cleanups)
+            self.cleanups.clear()
+            # Each failure is logged and the rest still removed: the reaper retries it.
+            teardown.later(lambda: _remove_all(items, lambda exc: log.warning("teardown: %s", exc)))
 
 
 class BwrapBackend:
@@ -279,8 +172,15 @@ class BwrapBackend:
         self._checked_at = -_STATUS_TTL
         # None: start parties through the sh + nsenter + setpriv fallback.
         self.launcher: Path | None = launcher_path(config.runtime_dir)
-        self._pool = _WarmPool(self, config.warm)
-        self._teardown = _Teardown()
+        self._pool: WarmPool[_Warm] = WarmPool(
+            config.warm,
+            make=lambda _kind: self._prestart(),
+            discard=lambda warm: warm.discard(self),
+            usable=lambda warm: warm.party.proc.poll() is None,
+            forget=lambda warm: warm.party.close_fds(warm.request_fd),
+            name=self.name,
+        )
+        self._teardown = Teardown()
 
     # -- status ----------------------------------------------------------
 
@@ -358,7 +258,7 @@ class BwrapBackend:
     def run(self, spec: RunSpec) -> RunResult:
         self._require()
         if spec.tester is None:
-            warm = self._pool.take()
+            warm = self._pool.take() if self.launcher else None
             if warm is not None:
                 try:
                     warm.space.resize(disk_mb=spec.limits.disk_mb, max_files=spec.limits.max_files)

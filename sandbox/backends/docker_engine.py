@@ -11,7 +11,7 @@ engine itself caps nothing; the container log driver is "none" so a flood
 cannot fill the engine's disk either). The tester's report is read with
 get_archive from its /report volume.
 
-Single-party runs take a pre-started container when one is ready (_WarmPool):
+Single-party runs take a pre-started container when one is ready (warm.WarmPool):
 started with the run's disk limit, given the run's memory, pids and CPU limits
 when taken, used once, removed.
 
@@ -21,16 +21,16 @@ after the run, and a stale one (its harness died) is swept on the next start.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import functools
 import io
 import os
 import socket
 import tarfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -42,6 +42,8 @@ from docker.utils.socket import demux_adaptor, frames_iter
 
 from sandbox import docker_entry, seccomp
 from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
+from sandbox.backends.teardown import Teardown
+from sandbox.backends.warm import WarmPool
 from sandbox.capture import CappedOutput, LineCallback, drain_frames
 from sandbox.config import (
     APP_DIR,
@@ -113,94 +115,8 @@ class _Warm:
 
     run_id: str
     party: _Running
-    disk: tuple[int, int]  # its tmpfs: (disk_mb, max_files), fixed when it was made
     made: float
-
-
-class _WarmPool:
-    """Keeps up to `size` started single-party containers, each used once.
-
-    As in the bwrap backend: a run takes one if one is there (else it starts
-    cold, as before) and a thread of the pool starts the next meanwhile. A
-    tmpfs cannot be resized, so the pool makes containers with the disk limit
-    of the last single-party run; one with another is not taken. The limits
-    the engine can change on a started container (memory, pids, CPU) are set
-    when it is taken. A forked child never uses its parent's containers.
-    """
-
-    def __init__(self, backend: DockerBackend, size: int) -> None:
-        self.backend = backend
-        self.size = size
-        self.disk: tuple[int, int] | None = None
-        self._ready: list[_Warm] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._pid = -1
-        self.failure: str | None = None
-
-    def take(self, limits: Limits) -> _Warm | None:
-        if self.size <= 0:
-            return None
-        disk = (limits.disk_mb, limits.max_files)
-        with self._lock:
-            if self._pid != os.getpid():
-                self._start_in_this_process()
-            if disk != self.disk:
-                # Made for another disk limit: of no use to runs like this one.
-                stale, self._ready, self.disk = self._ready, [], disk
-            else:
-                stale = []
-            warm = self._ready.pop(0) if self._ready else None
-        self._wake.set()
-        for old in stale:
-            self.backend._discard(old.party)
-        if warm is not None and time.time() - warm.made > STALE_AFTER_SECONDS / 2:
-            self.backend._discard(warm.party)  # another harness's sweep may take it now
-            return None
-        return warm
-
-    def ready(self) -> list[str]:
-        """Run ids of the containers waiting to be taken (for tests and doctor)."""
-        with self._lock:
-            return [warm.run_id for warm in self._ready] if self._pid == os.getpid() else []
-
-    def _start_in_this_process(self) -> None:
-        # After a fork the inherited containers are the parent's: forget them.
-        self._ready = []
-        self._pid = os.getpid()
-        threading.Thread(target=self._fill, name="faultline-warm-docker", daemon=True).start()
-        atexit.register(self.close)
-
-    def _fill(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            while True:
-                with self._lock:
-                    disk = self.disk
-                    if disk is None or len(self._ready) >= self.size:
-                        break
-                try:
-                    warm = self.backend._prestart(disk)
-                except Exception as exc:  # runs start cold meanwhile
-                    self.failure = str(exc)
-                    time.sleep(1)
-                    break
-                with self._lock:
-                    # close() ran or the disk limit changed meanwhile: do not keep it
-                    keep = self.size > 0 and disk == self.disk
-                    if keep:
-                        self._ready.append(warm)
-                if not keep:
-                    self.backend._discard(warm.party)
-
-    def close(self) -> None:
-        with self._lock:
-            ready, self._ready = self._ready, []
-            self.size = 0
-        for warm in ready:
-            with contextlib.suppress(Exception):
-                self.backend._discard(warm.party)
+    limits: Limits  # what the engine holds it to now
 
 
 class DockerBackend:
@@ -212,7 +128,25 @@ class DockerBackend:
         self._lock = threading.Lock()
         self._swept = False
         self._runtime_seen = False
-        self._pool = _WarmPool(self, config.warm)
+        # The limits of the last single-party run: the next pre-started container gets
+        # them, so that a run like it needs no update call (~20 ms).
+        self._recent = Limits()
+        # A tmpfs cannot be resized: a pre-started container is of the disk limit
+        # it was made with (its kind); memory, pids and CPUs are set when it is taken.
+        self._teardown = Teardown()
+        self._pool: WarmPool[_Warm] = WarmPool(
+            config.warm,
+            make=self._prestart,
+            discard=lambda warm: self._discard(warm.party),
+            # Still waiting (not killed from outside), and not so old that another
+            # harness's sweep may remove it any moment.
+            usable=lambda warm: (
+                time.time() - warm.made < STALE_AFTER_SECONDS / 2
+                and self._still_running(warm.party.container_id)
+            ),
+            forget=lambda warm: warm.party.close(),
+            name=self.name,
+        )
 
     # -- engine -------------------------------------------------------------
 
@@ -320,6 +254,7 @@ class DockerBackend:
         return removed
 
     def leftovers(self, run_id: str) -> list[str]:
+        self._teardown.wait()
         client = self._engine()
         found = [
             f"container {c['Id'][:12]}"
@@ -334,7 +269,8 @@ class DockerBackend:
     def run(self, spec: RunSpec) -> RunResult:
         client = self._require()
         if spec.tester is None:
-            warm = self._pool.take(spec.limits)
+            self._recent = spec.limits
+            warm = self._pool.take((spec.limits.disk_mb, spec.limits.max_files))
             if warm is not None:
                 result = self._run_warm(client, warm, spec)
                 if result is not None:
@@ -391,9 +327,7 @@ class DockerBackend:
         finally:
             for party in running:
                 party.close()
-            removals = [self._background(self._remove, client, cid) for cid in created]
-            for removed in removals:
-                removed()
+            self._teardown.later(lambda: self._remove_all(client, list(created)))
 
     @staticmethod
     def _background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
@@ -422,6 +356,11 @@ class DockerBackend:
     def _remove(client: docker.DockerClient, cid: str) -> None:
         with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
             client.api.remove_container(cid, v=True, force=True)
+
+    def _remove_all(self, client: docker.DockerClient, cids: list[str]) -> None:
+        removals = [self._background(self._remove, client, cid) for cid in cids]
+        for removed in removals:
+            removed()
 
     def _start_tester(
         self,
@@ -555,10 +494,12 @@ class DockerBackend:
 
     # -- pre-started (warm) single-party containers ---------------------------
 
-    def _prestart(self, disk: tuple[int, int]) -> _Warm:
+    def _prestart(self, kind: Hashable) -> _Warm:
         """A started app container with this tmpfs, waiting for a run (the pool's thread)."""
+        assert isinstance(kind, tuple)
+        disk_mb, max_files = kind
         client = self._engine()
-        limits = Limits(disk_mb=disk[0], max_files=disk[1])
+        limits = replace(self._recent, disk_mb=disk_mb, max_files=max_files)
         run_id = new_run_id()
         created: list[str] = []
         try:
@@ -570,11 +511,17 @@ class DockerBackend:
             for cid in created:
                 self._remove(client, cid)
             raise
-        return _Warm(run_id, party, disk, time.time())
+        return _Warm(run_id, party, time.time(), limits)
 
-    def _discard(self, party: _Running) -> None:
+    def _discard(self, party: _Running, later: bool = False) -> None:
+        """Remove a pre-started container, now or by the teardown thread. Now at exit:
+        the interpreter no longer waits for threads started by then."""
         party.close()
-        self._remove(self._engine(), party.container_id)
+        remove = functools.partial(self._remove, self._engine(), party.container_id)
+        if later:
+            self._teardown.later(remove)
+        else:
+            remove()
 
     def _run_warm(
         self, client: docker.DockerClient, warm: _Warm, spec: RunSpec
@@ -584,21 +531,21 @@ class DockerBackend:
         limits = spec.limits
         try:
             try:
-                # The engine's own `docker update`: the SDK's wrapper of it lacks pids and
-                # CPUs, so through the SDK's private helpers (typed Any for that reason).
-                api: Any = client.api
-                response = api._post_json(
-                    api._url("/containers/{0}/update", party.container_id),
-                    data={
-                        "Memory": limits.memory_mb * 1024 * 1024,
-                        "MemorySwap": limits.memory_mb * 1024 * 1024,
-                        "PidsLimit": limits.pids,
-                        "NanoCpus": self._nano_cpus(),
-                    },
-                )
-                api._raise_for_status(response)
+                if (warm.limits.memory_mb, warm.limits.pids) != (limits.memory_mb, limits.pids):
+                    # The engine's own `docker update`: the SDK's wrapper of it lacks pids,
+                    # so through the SDK's private helpers (typed Any for that reason).
+                    api: Any = client.api
+                    response = api._post_json(
+                        api._url("/containers/{0}/update", party.container_id),
+                        data={
+                            "Memory": limits.memory_mb * 1024 * 1024,
+                            "MemorySwap": limits.memory_mb * 1024 * 1024,
+                            "PidsLimit": limits.pids,
+                        },
+                    )
+                    api._raise_for_status(response)
             except (docker.errors.APIError, requests.exceptions.RequestException):
-                return None  # e.g. it died while waiting, or its memory is above the new limit
+                return None  # e.g. its memory is above the new limit already
             party.stdout.cap = party.stderr.cap = limits.output_bytes
             party.stdout.on_line = spec.on_line
             party.started = time.monotonic()
@@ -616,7 +563,7 @@ class DockerBackend:
                 run_id=warm.run_id,
             )
         finally:
-            self._discard(party)
+            self._discard(party, later=True)
 
     def _wait(self, client: docker.DockerClient, party: _Running) -> None:
         while True:
@@ -635,6 +582,12 @@ class DockerBackend:
         try:
             return bool(client.api.inspect_container(cid)["State"]["Running"])
         except docker.errors.NotFound:
+            return False
+
+    def _still_running(self, cid: str) -> bool:
+        try:
+            return self._is_running_id(self._engine(), cid)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
             return False
 
     def _is_running(self, client: docker.DockerClient, party: _Running) -> bool:
