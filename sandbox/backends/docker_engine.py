@@ -12,8 +12,9 @@ cannot fill the engine's disk either). The tester's report is read with
 get_archive from its /report volume.
 
 Single-party runs take a pre-started container when one is ready (warm.WarmPool):
-started with the run's disk limit, given the run's memory, pids and CPU limits
-when taken, used once, removed.
+made with the last run's limits, of the run's disk limit (a tmpfs cannot be
+resized), given the run's memory and pids limits when they differ, used once,
+removed.
 
 Every container and volume carries the label faultline.sandbox=1, is removed
 after the run, and a stale one (its harness died) is swept on the next start.
@@ -131,9 +132,9 @@ class DockerBackend:
         # The limits of the last single-party run: the next pre-started container gets
         # them, so that a run like it needs no update call (~20 ms).
         self._recent = Limits()
-        # A tmpfs cannot be resized: a pre-started container is of the disk limit
-        # it was made with (its kind); memory, pids and CPUs are set when it is taken.
         self._teardown = Teardown()
+        # A tmpfs cannot be resized: a pre-started container is of the disk limit
+        # it was made with (its kind); memory and pids are set when it is taken.
         self._pool: WarmPool[_Warm] = WarmPool(
             config.warm,
             make=self._prestart,
