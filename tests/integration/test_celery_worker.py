@@ -43,4 +43,8 @@ def test_worker_process_runs_a_task_enqueued_after_commit(
     wait_for(ended, what="the worker to end the overdue interview")
     assert interview.state in {"ended", "graded"}
     assert "end_overdue_interviews" in celery_worker.output()
-    assert f"[{interview.pk}]" in celery_worker.output(), "the worker reports what it ended"
+    # The worker logs the task's result after the task has committed the change.
+    wait_for(
+        lambda: f"[{interview.pk}]" in celery_worker.output(),
+        what="the worker to report what it ended",
+    )
