@@ -417,7 +417,7 @@ class DockerBackend:
             pids_limit=limits.pids,
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
-            nano_cpus=self._nano_cpus(),
+            nano_cpus=int(self.config.cpus * 1e9),
             ulimits=[
                 # docker_entry lowers it to the run's (cpu_rlimit) just before the command.
                 Ulimit(name="cpu", soft=_WARM_CPU_SECONDS, hard=_WARM_CPU_SECONDS),
@@ -449,9 +449,6 @@ class DockerBackend:
         cid: str = container["Id"]
         created.append(cid)
         return cid
-
-    def _nano_cpus(self) -> int:
-        return int(self.config.cpus * 1e9)
 
     def _owner(self) -> str:
         # Asked each time: a forked child (a Celery worker process) owns what it makes.
