@@ -267,6 +267,28 @@ def test_memory_bomb_is_killed_and_reported(backend: str) -> None:
     assert result.app.exit_code == 137 and not result.app.timed_out
 
 
+@pytest.mark.parametrize("where", ["/dev/shm", "memfd"])
+def test_memory_held_in_files_counts_against_the_memory_limit(backend: str, where: str) -> None:
+    # A disk limit above the memory limit: only the memory cgroup stands between the
+    # candidate and the host's RAM when the bytes live in a tmpfs or an anonymous file.
+    opener = (
+        "os.memfd_create('hoard')"
+        if where == "memfd"
+        else "os.open('/dev/shm/hoard', os.O_CREAT | os.O_WRONLY)"
+    )
+    code = f"""
+import os
+fd = {opener}
+for _ in range(1024):
+    os.write(fd, b'x' * 1024 * 1024)
+print("wrote 1 GiB")
+"""
+    limits = replace(SMALL, memory_mb=64, disk_mb=512)
+    result = contained(backend, RunSpec(app=Party(command=py(code)), limits=limits))
+    assert result.app.oom_killed and result.app.exit_code == 137, result.app.stderr
+    assert "wrote" not in result.app.stdout
+
+
 def _fill(path: str, chunk: str) -> str:
     return f"""
 import errno, os
