@@ -14,6 +14,12 @@ every process the command starts.
 The program is classic BPF, built here for the two architectures Faultline
 runs on; elsewhere `program()` returns None and doctor says so.
 
+Sockets: only the unix, IPv4, IPv6 and netlink families can be made; any other
+fails with EAFNOSUPPORT, as on a kernel built without it. Network namespaces
+confine those four; AF_VSOCK, which both engines otherwise allow, reaches the
+hypervisor's host from any namespace (a way out of "no network" on a VM), and
+the rest are rarely used kernel code that a socket() call may even load.
+
 Docker applies its own default profile, which (engine 28 here) still lets
 io_uring through; the docker backend therefore has every command start through
 sandbox/docker_entry.py, which stacks this same filter inside the container.
@@ -100,10 +106,20 @@ _SYSCALLS = {
         **_COMMON,
     },
 }
+# socket and socketpair: their first argument, the family, is checked (see above).
+_SOCKET_CALLS = {"x86_64": (41, 53), "aarch64": (198, 199)}
+_SOCKET_FAMILIES = {
+    "AF_UNIX": 1,
+    "AF_INET": 2,
+    "AF_INET6": 10,
+    "AF_NETLINK": 16,  # glibc's getaddrinfo and getifaddrs ask the kernel this way
+}
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _X32_BIT = 0x40000000  # x86_64's x32 ABI: other numbers, refused outright
 
-# classic BPF, as seccomp reads it: struct seccomp_data { int nr; u32 arch; ... }
+# classic BPF, as seccomp reads it:
+# struct seccomp_data { int nr; u32 arch; u64 instruction_pointer; u64 args[6]; }
+_NR, _ARCH, _ARG0 = 0, 4, 16  # args[0]'s low half (little-endian); the family is an int
 _LD_W_ABS = 0x20
 _JEQ_K = 0x15
 _JGE_K = 0x35
@@ -112,13 +128,14 @@ _RET_ALLOW = 0x7FFF0000
 _RET_ERRNO = 0x00050000
 
 
-def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k)
-
-
 def blocked(machine: str | None = None) -> dict[str, int]:
     """The refused calls of `machine` (default: this one), by name."""
     return dict(_SYSCALLS.get(machine or platform.machine(), {}))
+
+
+def socket_families() -> dict[str, int]:
+    """The socket families a sandboxed program may create, by name."""
+    return dict(_SOCKET_FAMILIES)
 
 
 def program(machine: str | None = None) -> bytes | None:
@@ -126,28 +143,54 @@ def program(machine: str | None = None) -> bytes | None:
     return _program(machine or platform.machine())
 
 
+def _assemble(code: list[tuple[int, int, str | None, str | None] | str]) -> bytes:
+    """Classic BPF from (op, k, jump-if-true label, jump-if-false label) and labels."""
+    where: dict[str, int] = {}
+    insns: list[tuple[int, int, str | None, str | None]] = []
+    for item in code:
+        if isinstance(item, str):
+            where[item] = len(insns)
+        else:
+            insns.append(item)
+    out = []
+    for index, (op, k, jt, jf) in enumerate(insns):
+        # Jumps are relative to the next instruction, forward only, at most 255.
+        t = where[jt] - index - 1 if jt else 0
+        f = where[jf] - index - 1 if jf else 0
+        assert 0 <= t < 256 and 0 <= f < 256, "seccomp jump out of range"
+        out.append(struct.pack("=HBBI", op, t, f, k))
+    return b"".join(out)
+
+
 @functools.cache  # every party start asks for it; it never changes
 def _program(machine: str) -> bytes | None:
     numbers = sorted(set(_SYSCALLS.get(machine, {}).values()))
     if not numbers:
         return None
-    eperm = _RET_ERRNO | errno.EPERM
-    foreign = _RET_ERRNO | errno.ENOSYS
-    body = [_insn(_LD_W_ABS, 0)]  # nr
-    if machine == "x86_64":
-        body.append(_insn(_JGE_K, _X32_BIT, jt=len(numbers) + 2))
-    for index, nr in enumerate(numbers):
-        body.append(_insn(_JEQ_K, nr, jt=len(numbers) - index))  # to "refuse"
-    body.append(_insn(_RET_K, _RET_ALLOW))
-    body.append(_insn(_RET_K, eperm))  # refuse
-    body.append(_insn(_RET_K, eperm))  # x32
-    head = [
-        _insn(_LD_W_ABS, 4),  # arch
+    code: list[tuple[int, int, str | None, str | None] | str] = [
+        (_LD_W_ABS, _ARCH, None, None),
         # same architecture: go on; another (e.g. 32-bit calls on x86_64): ENOSYS
-        _insn(_JEQ_K, _AUDIT_ARCH[machine], jt=1),
-        _insn(_RET_K, foreign),
+        (_JEQ_K, _AUDIT_ARCH[machine], "native", None),
+        (_RET_K, _RET_ERRNO | errno.ENOSYS, None, None),
+        "native",
+        (_LD_W_ABS, _NR, None, None),
     ]
-    return b"".join(head + body)
+    if machine == "x86_64":
+        code.append((_JGE_K, _X32_BIT, "refuse", None))
+    code += [(_JEQ_K, nr, "socket", None) for nr in _SOCKET_CALLS[machine]]
+    code += [(_JEQ_K, nr, "refuse", None) for nr in numbers]
+    code += [
+        (_RET_K, _RET_ALLOW, None, None),
+        "refuse",
+        (_RET_K, _RET_ERRNO | errno.EPERM, None, None),
+        "socket",
+        (_LD_W_ABS, _ARG0, None, None),
+        *((_JEQ_K, family, "allow", None) for family in sorted(_SOCKET_FAMILIES.values())),
+        (_RET_K, _RET_ERRNO | errno.EAFNOSUPPORT, None, None),
+        "allow",
+        (_RET_K, _RET_ALLOW, None, None),
+    ]
+    return _assemble(code)
 
 
 def program_fd() -> int | None:

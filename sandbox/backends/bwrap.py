@@ -216,7 +216,12 @@ class BwrapBackend:
                 if cgroups.cpu_controller()
                 else "no cpu cgroup controller (CPU share unbounded), "
             )
-            + (f"seccomp refuses {refused} calls" if refused else "no seccomp filter here"),
+            + (
+                f"seccomp refuses {refused} calls and all but "
+                f"{len(seccomp.socket_families())} socket families"
+                if refused
+                else "no seccomp filter here"
+            ),
         )
 
     def prestarted(self) -> list[str]:

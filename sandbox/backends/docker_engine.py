@@ -411,7 +411,10 @@ class DockerBackend:
         disk = f"size={limits.disk_mb}m,nr_inodes={tmpfs_inodes(limits.max_files)}"
         tmpfs_opts = f"{disk},mode=0755,uid={uid},gid={uid},exec,nosuid,nodev"
         host_config = client.api.create_host_config(
+            # Not network_disabled: that leaves /etc/hosts empty, so "localhost" would not
+            # resolve (it does on bwrap). The tester shares the app's hosts file.
             network_mode=network_mode,
+            extra_hosts={"sandbox": "127.0.0.1"} if network_mode == "none" else None,
             read_only=True,
             tmpfs={workdir: tmpfs_opts, SANDBOX_TMP: f"{disk},mode=1777,exec,nosuid,nodev"},
             mounts=mounts,
@@ -446,7 +449,6 @@ class DockerBackend:
             hostname="sandbox" if network_mode == "none" else None,
             labels=labels,
             host_config=host_config,
-            network_disabled=network_mode == "none",
             name=f"faultline-{run_id}-{who}-{len(created)}",
         )
         cid: str = container["Id"]

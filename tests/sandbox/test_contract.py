@@ -147,6 +147,34 @@ with open(os.path.join(os.environ["FAULTLINE_REPORT_DIR"], "report.json"), "w") 
     assert result.app.exit_code is None and not result.app.timed_out
 
 
+def test_localhost_names_the_shared_loopback_in_both_parties(backend: str) -> None:
+    # Candidates write "localhost" as often as 127.0.0.1: it must mean the same
+    # private loopback on every backend (an empty /etc/hosts once broke it on Docker).
+    app = (
+        "import http.server as h, socket;"
+        "print(socket.gethostbyname('localhost'), socket.gethostbyname(socket.gethostname()),"
+        " flush=True);"
+        "h.HTTPServer(('localhost', 8123), h.SimpleHTTPRequestHandler).serve_forever()"
+    )
+    tester = """
+import time, urllib.request
+for _ in range(300):
+    try:
+        print(urllib.request.urlopen("http://localhost:8123/page.txt", timeout=2).read().decode())
+        break
+    except OSError:
+        time.sleep(0.02)
+"""
+    spec = RunSpec(
+        app=Party(command=py(app), files={"page.txt": b"served on localhost"}),
+        tester=Party(command=py(tester)),
+        limits=SMALL,
+    )
+    result = contained(backend, spec)
+    assert result.app.stdout == "127.0.0.1 127.0.0.1\n", result.app
+    assert result.tester is not None and result.tester.stdout == "served on localhost\n"
+
+
 def test_missing_report_is_explained(backend: str) -> None:
     spec = RunSpec(app=Party(command=["sleep", "30"]), tester=Party(command=["true"]), limits=SMALL)
     result = contained(backend, spec)
@@ -468,6 +496,35 @@ print("interfaces", sorted(n for _, n in socket.if_nameindex()))
         assert f"{host} ENETUNREACH" in out
     assert "interfaces ['lo']" in out
     assert accepted == []
+
+
+def test_only_namespaced_socket_families_can_be_opened(backend: str) -> None:
+    """Unix, IPv4, IPv6 and netlink sockets work (the network namespace confines them);
+    any other family fails as if the kernel lacked it. AF_VSOCK, above all, reaches a
+    VM's host from inside any network namespace: a way out of "no network"."""
+    stream, raw = int(socket.SOCK_STREAM), int(socket.SOCK_RAW)
+    allowed = {"AF_UNIX": (1, stream), "AF_INET": (2, stream), "AF_NETLINK": (16, raw)}
+    assert {n for n, _ in allowed.values()} <= set(seccomp.socket_families().values())
+    refused = {"AF_VSOCK": (40, stream), "AF_PACKET": (17, raw), "AF_ALG": (38, 5)}
+    code = f"""
+import errno, socket
+for name, (family, kind) in {allowed | refused!r}.items():
+    try:
+        socket.socket(family, kind).close()
+        print(name, "open")
+    except OSError as exc:
+        print(name, errno.errorcode.get(exc.errno, exc.errno))
+try:
+    socket.socketpair(40, socket.SOCK_STREAM)
+except OSError as exc:
+    print("AF_VSOCK pair", errno.errorcode.get(exc.errno, exc.errno))
+"""
+    result = contained(backend, RunSpec(app=Party(command=py(code)), limits=SMALL))
+    assert result.app.stdout.splitlines() == [
+        *(f"{name} open" for name in allowed),
+        *(f"{name} EAFNOSUPPORT" for name in refused),
+        "AF_VSOCK pair EAFNOSUPPORT",
+    ], result.app
 
 
 def test_files_outside_the_workspace_are_invisible(backend: str) -> None:
