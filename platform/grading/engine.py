@@ -17,6 +17,7 @@ from django.conf import settings
 
 import rubrics
 from exercises import catalog, runner
+from faultline.storable import storable
 from interviews.models import Exercise
 from sandbox.spec import InputRejected, SandboxError
 
@@ -76,7 +77,7 @@ def live_test_parser(
         if isinstance(test, dict):
             delivered += 1
             try:
-                on_test(test)
+                on_test(storable(test))
             except Exception:  # progress must never break the run
                 log.exception("progress callback failed")
 
@@ -118,20 +119,22 @@ def run_suite(
         )
     except (SandboxError, runner.RunnerError) as exc:
         raise EngineInfrastructureError(f"{type(exc).__name__}: {exc}") from exc
-    tests = list(suite.report.get("tests", []))
-    summary = dict(suite.report.get("summary", {}))
+    # Everything below came out of the sandbox, and is stored: see faultline.storable.
+    report = storable(suite.report)
+    tests = list(report.get("tests", []))
+    summary = dict(report.get("summary", {}))
     passed = bool(tests) and all(t.get("outcome") in {"passed", "skipped"} for t in tests)
     return SuiteOutcome(
         passed=passed,
         tests=tests,
-        report=suite.report,
+        report=report,
         summary=summary,
-        output=suite.tester_output,
+        output=storable(suite.tester_output),
         sandbox={
             "backend": suite.backend,
             "wall_seconds": suite.wall_seconds,
             "exit_code": suite.tester_exit,
-            "app_output": suite.app_output,
+            "app_output": storable(suite.app_output),
             "exercise_version": spec.version_hash,
         },
     )

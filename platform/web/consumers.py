@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
+from faultline.storable import is_storable
 from interviews import services as interview_services
 from interviews.events import group_name
 from interviews.models import IllegalTransition, Interview
@@ -117,6 +118,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.refuse("bad_request", "Malformed message.")
+            return
+        if not is_storable(message):
+            # Refused, not cleaned: the sender's copy stays as it is and they are told why.
+            # Not a violation: an editor resends the file at every keystroke until it is fixed.
+            text = (
+                "That text holds a NUL character or a broken Unicode character, "
+                "which cannot be saved. Remove it and try again."
+            )
+            await self.reply(message, {"type": "error", "code": "refused", "message": text})
             return
         kind = message["type"]
         handler = self.handlers().get(kind)

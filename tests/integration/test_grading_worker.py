@@ -74,6 +74,26 @@ def test_worker_grades_a_submission_in_a_docker_sandbox(
     assert "grading.tasks.run_tests" in celery_worker.output()
 
 
+def test_an_app_that_prints_nul_bytes_is_graded_not_failed_as_infrastructure(
+    celery_worker: Worker, interview: Interview
+) -> None:
+    # PostgreSQL refuses NUL in text and jsonb: the app's output is stored with the
+    # run, so one stray byte used to fail the whole grading write.
+    main = WorkspaceFile.objects.get(interview=interview, path="app/main.py")
+    main.content += '\nimport sys\nsys.stderr.write("boot\\x00ed\\n")\n'
+    main.save()
+    run = _submit(interview)
+    wait_for(
+        lambda: TestRun.objects.get(pk=run.pk).finished,
+        timeout=120,
+        what=f"the run to finish\n{celery_worker.output()[-3000:]}",
+    )
+    run.refresh_from_db()
+    assert run.state == TestRun.State.PASSED, run.infra_error
+    assert "boot\ufffded" in run.result["sandbox"]["app_output"]
+    assert Scorecard.objects.get(test_run=run).overall == 100.0
+
+
 def test_a_worker_killed_mid_run_is_retried_and_scores_once(
     celery_worker: Worker, interview: Interview
 ) -> None:

@@ -284,6 +284,37 @@ def test_edits_save_with_versions_reach_the_interviewer_and_stale_ones_are_refus
     assert edit_event.data["content"] == "x = 1\n"
 
 
+def test_text_that_cannot_be_stored_is_refused_with_a_reason_and_nothing_changes(
+    setup: dict[str, Any],
+) -> None:
+    # PostgreSQL stores neither NUL nor a lone surrogate: refused in both modes, so an
+    # edit never fails later in production, and each refusal says what to fix.
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+    before = WorkspaceFile.objects.get(interview=interview, path="app/main.py")
+
+    async def scenario() -> list[dict[str, Any]]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        replies = []
+        edit = {"type": "edit", "path": "app/main.py", "base_version": 1}
+        for seq, content in enumerate(["x = '\x00'\n", "x = '\ud800'\n"] * 30, start=1):
+            replies.append((await request(cand, {**edit, "content": content}, seq))[0])
+        replies.append((await request(cand, {"type": "chat", "text": "a\x00b"}, 99))[0])
+        # Still connected (a refusal of this kind is not a violation), and a clean edit saves.
+        replies.append((await request(cand, {**edit, "content": "x = 1\n"}, 100))[0])
+        await cand.disconnect()
+        return replies
+
+    replies = run(scenario)
+    for reply in replies[:-1]:
+        assert reply["type"] == "error" and "NUL character" in reply["message"], reply
+    assert replies[-1]["type"] == "saved"
+    stored = WorkspaceFile.objects.get(interview=interview, path="app/main.py")
+    assert (stored.content, stored.version) == ("x = 1\n", before.version + 1)
+    assert not interview.events.filter(kind=TimelineEvent.Kind.MESSAGE).exists()
+
+
 def test_edit_events_are_coalesced_but_checkpoints_keep_the_latest_text(
     setup: dict[str, Any],
 ) -> None:
