@@ -118,7 +118,8 @@ def run_suite(
             output=f"Your files could not be run: {exc}",
         )
     except (SandboxError, runner.RunnerError) as exc:
-        raise EngineInfrastructureError(f"{type(exc).__name__}: {exc}") from exc
+        # The message may quote the sandbox's output: stored as the run's infra_error.
+        raise EngineInfrastructureError(storable(f"{type(exc).__name__}: {exc}")) from exc
     # Everything below came out of the sandbox, and is stored: see faultline.storable.
     report = storable(suite.report)
     tests = list(report.get("tests", []))
