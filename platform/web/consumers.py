@@ -119,15 +119,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.refuse("bad_request", "Malformed message.")
             return
-        if not is_storable(message):
-            # Refused, not cleaned: the sender's copy stays as it is and they are told why.
-            # Not a violation: an editor resends the file at every keystroke until it is fixed.
-            text = (
-                "That text holds a NUL character or a broken Unicode character, "
-                "which cannot be saved. Remove it and try again."
-            )
-            await self.reply(message, {"type": "error", "code": "refused", "message": text})
-            return
         kind = message["type"]
         handler = self.handlers().get(kind)
         if handler is None:
@@ -143,6 +134,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         if not await self.still_authorised():
             await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if not is_storable(message):
+            # Refused, not cleaned: the sender's copy stays as it is and they are told why.
+            # Not a violation: an editor resends the file at every keystroke until it is fixed.
+            text = (
+                "That text holds a NUL character or a broken Unicode character, "
+                "which cannot be saved. Remove it and try again."
+            )
+            await self.reply(message, {"type": "error", "code": "refused", "message": text})
             return
         try:
             await handler(message)

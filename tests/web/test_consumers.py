@@ -17,6 +17,7 @@ from grading.models import Snapshot, TestRun
 from interviews import services as interview_services
 from interviews.models import Interview, TimelineEvent, WorkspaceFile
 from tests.web.conftest import candidate_client, client_for
+from web.consumers import MAX_VIOLATIONS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -298,7 +299,9 @@ def test_text_that_cannot_be_stored_is_refused_with_a_reason_and_nothing_changes
         await until(cand, lambda m: m["type"] == "state")
         replies = []
         edit = {"type": "edit", "path": "app/main.py", "base_version": 1}
-        for seq, content in enumerate(["x = '\x00'\n", "x = '\ud800'\n"] * 30, start=1):
+        # More refusals than MAX_VIOLATIONS (which would close the socket).
+        unstorable = ["x = '\x00'\n", "x = '\ud800'\n"] * (MAX_VIOLATIONS // 2 + 1)
+        for seq, content in enumerate(unstorable, start=1):
             replies.append((await request(cand, {**edit, "content": content}, seq))[0])
         replies.append((await request(cand, {"type": "chat", "text": "a\x00b"}, 99))[0])
         # Still connected (a refusal of this kind is not a violation), and a clean edit saves.
