@@ -19,22 +19,17 @@ REPLACEMENT = "\ufffd"
 
 
 def storable(value: Any) -> Any:
-    """`value` with every NUL and lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    """JSON `value` with each NUL and lone surrogate in its strings (keys too) made U+FFFD."""
     if isinstance(value, str):
         return _UNSTORABLE.sub(REPLACEMENT, value)
     if isinstance(value, dict):
         return {storable(key): storable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return [storable(item) for item in value]
     return value
 
 
 def is_storable(value: Any) -> bool:
     """Whether every string in `value` (keys too) can be stored as it is."""
-    if isinstance(value, str):
-        return _UNSTORABLE.search(value) is None
-    if isinstance(value, dict):
-        return all(is_storable(key) and is_storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(is_storable(item) for item in value)
-    return True
+    # A JSON message's whole value: cleaning it changes it exactly when something is unstorable.
+    return bool(storable(value) == value)
