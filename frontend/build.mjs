@@ -1,6 +1,11 @@
 // Bundle the room and the console into platform/web/static/web/dist/ (committed,
 // so running Faultline needs no Node). `npm ci && npm run build` reproduces it.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+const outdir = "../platform/web/static/web/dist";
+// Chunk names carry a content hash: clear the output so no stale chunk stays committed.
+rmSync(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: { room: "src/room.js", console: "src/console.js" },
@@ -9,7 +14,7 @@ await build({
   format: "esm",
   splitting: true,
   target: ["es2020"],
-  outdir: "../platform/web/static/web/dist",
+  outdir,
   chunkNames: "chunk-[hash]",
   legalComments: "linked",
   logLevel: "info",
