@@ -17,6 +17,8 @@ from typing import Any
 
 from rubrics.schema import Checker, Rubric, SchemaError, SchemaIssue, load_rubric, read_toml
 
+from .console_features import missing_features, offered
+
 DEFAULT_ROOT = Path(__file__).resolve().parent
 MANIFEST = "exercise.toml"
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -290,6 +292,7 @@ def load(path: Path | str) -> Exercise:
     )
 
     tasks = _load_tasks(ck, data)
+    _check_pm_script(ck, pm_intro, pm_wrap, tasks)
 
     for folder in ("starter", "solution", "tests/visible", "tests/hidden"):
         if not read_tree(path / folder):
@@ -404,6 +407,26 @@ def _load_tasks(ck: Checker, data: Mapping[str, Any]) -> tuple[Task, ...]:
         )
         tasks.append(Task(tid, title, body.strip(), criteria, guide))
     return tuple(tasks)
+
+
+def _check_pm_script(ck: Checker, intro: str, wrap_up: str, tasks: tuple[Task, ...]) -> None:
+    """Refuse a PM script that names a console feature that does not exist (yet)."""
+    texts: list[tuple[str, str]] = [("pm.intro", intro), ("pm.wrap_up", wrap_up)]
+    for i, task in enumerate(tasks):
+        where = f"tasks[{i}].pm"
+        named = f" (task {task.id!r})"
+        texts.append((f"{where}.say{named}", task.pm.say))
+        for part in ("hints", "follow_ups", "good_answers"):
+            for n, text in enumerate(getattr(task.pm, part)):
+                texts.append((f"{where}.{part}[{n}]{named}", text))
+    for where, text in texts:
+        for mention in missing_features(text):
+            ck.issue(
+                where,
+                f"names {mention.phrase!r}: {mention.feature.what} does not exist "
+                f"(console feature {mention.feature.id!r})",
+                offered(),
+            )
 
 
 def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutant, ...]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exercises import catalog
+from exercises import catalog, console_features
 from exercises.runner import run_hidden, run_visible
 from rubrics import SchemaError
 from tests.requirements import require_bwrap
@@ -348,3 +348,54 @@ def test_app_receives_its_env_in_hidden_and_visible_runs(copy):
         assert result.outcomes() == {"test_probe.py::test_app_env": "passed"}, result.report[
             "tests"
         ][0]["output"]
+
+
+def test_pm_script_naming_a_console_feature_that_does_not_exist_is_refused(copy):
+    edit(
+        copy / "exercise.toml",
+        '"Where would you start a timer',
+        '"Switch the provider to the flaky scenario. Where would you start a timer',
+    )
+    edit(
+        copy / "exercise.toml",
+        "Start with task 1;",
+        "Show them the live preview. Start with task 1;",
+    )
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: pm.intro: names 'live preview': a live preview of the "
+        "candidate's running app does not exist (console feature 'live-preview') (expected "
+        + console_features.offered()
+        + ")",
+        "add-metadata/exercise.toml: tasks[0].pm.hints[1] (task 'metadata'): names "
+        "'flaky scenario': switching the fake provider to a fault scenario (slow, flaky, "
+        "outage, garbage) does not exist (console feature 'provider-scenario') (expected "
+        + console_features.offered()
+        + ")",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "feature"),
+    [
+        ("Let them look at the live preview.", "live-preview"),
+        ("With the provider on 'flaky' half the papers fail.", "provider-scenario"),
+        ('Run it against the "slow" scenario.', "provider-scenario"),
+        ("Open the app against the slow provider.", "provider-scenario"),
+        ("Try `curl -N localhost:8000/api/answer/stream`.", "shell"),
+        ("Start `python -m exercises.faultkit.serve` first.", "shell"),
+        ("Open two tabs, close one.", "open-the-app"),
+        ("Then look at GET /debug/tasks.", "open-the-app"),
+        ("and open http://127.0.0.1:8000/.", "open-the-app"),
+    ],
+)
+def test_each_missing_console_feature_is_recognised(phrase, feature):
+    assert feature in [m.feature.id for m in console_features.missing_features(phrase)]
+
+
+def test_what_the_console_offers_is_not_refused():
+    script = (
+        "Ask them to run the visible tests and read the run's output with them; reveal the "
+        "next task; send a message; take a note. Users close the tab halfway; the provider "
+        "has bad days. Starlette cancels the generator when the client disconnects."
+    )
+    assert list(console_features.missing_features(script)) == []
