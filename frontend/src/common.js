@@ -1,6 +1,7 @@
 // Shared pieces of the candidate's room and the interviewer's console.
-// Everything that shows user- or code-controlled text uses textContent: no
-// data ever goes through innerHTML.
+// Everything that shows user- or code-controlled text uses textContent; the only
+// innerHTML is exerciseText(), for the exercise's own text, rendered and sanitised
+// by the server.
 
 import { EditorView, basicSetup } from "codemirror";
 import { EditorState, Compartment, Transaction } from "@codemirror/state";
@@ -44,105 +45,18 @@ export function config() {
   return JSON.parse(document.getElementById("room-config").textContent);
 }
 
-// ------------------------------------------------------------------ markdown
+// ------------------------------------------------------------------ exercise text
 
-const SAFE_URL = /^(https?:\/\/|mailto:)/i;
-
-function inline(text) {
-  // `code`, **bold**, *em*, [text](http...) — everything else stays text.
-  const out = [];
-  const pattern = /(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*)|(\[[^\]]+\]\([^)\s]+\))/g;
-  let last = 0;
-  let m;
-  while ((m = pattern.exec(text)) !== null) {
-    if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
-    const token = m[0];
-    if (m[1]) out.push(el("code", { text: token.slice(1, -1) }));
-    else if (m[2]) out.push(el("strong", { text: token.slice(2, -2) }));
-    else if (m[3]) out.push(el("em", { text: token.slice(1, -1) }));
-    else {
-      const label = token.slice(1, token.indexOf("]"));
-      const href = token.slice(token.indexOf("](") + 2, -1);
-      out.push(
-        SAFE_URL.test(href)
-          ? el("a", { href, text: label, target: "_blank", rel: "noopener noreferrer" })
-          : document.createTextNode(token),
-      );
-    }
-    last = m.index + token.length;
-  }
-  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
-  return out;
-}
-
-function cells(row) {
-  return row.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
-}
-
-function table(rows) {
-  const node = el("table");
-  const isRule = (r) => /^\s*\|?\s*:?-{3,}/.test(r);
-  const head = rows.length > 1 && isRule(rows[1]);
-  rows.forEach((row, n) => {
-    if (isRule(row)) return;
-    const tag = head && n === 0 ? "th" : "td";
-    node.append(el("tr", {}, cells(row).map((c) => el(tag, {}, inline(c)))));
-  });
+/**
+ * Exercise text (a task body, the PM script) as the server rendered it: Markdown
+ * turned into HTML by markdown-it and sanitised by nh3 (interviews/exercise_markdown.py).
+ * This is the one place HTML from the server enters a page; candidate code, chat and
+ * names never come through here.
+ */
+export function exerciseText(html) {
+  const node = el("div", { class: "md" });
+  node.innerHTML = String(html || "");
   return node;
-}
-
-/** Render a small, safe subset of Markdown into DOM nodes (never HTML strings). */
-export function markdown(source) {
-  const root = el("div", { class: "md" });
-  const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
-  let i = 0;
-  let para = [];
-  const flush = () => {
-    if (para.length) root.append(el("p", {}, inline(para.join(" "))));
-    para = [];
-  };
-  while (i < lines.length) {
-    const line = lines[i];
-    if (/^```/.test(line)) {
-      flush();
-      const code = [];
-      i += 1;
-      while (i < lines.length && !/^```/.test(lines[i])) code.push(lines[i++]);
-      i += 1;
-      root.append(el("pre", {}, el("code", { text: code.join("\n") })));
-      continue;
-    }
-    const heading = /^(#{1,4})\s+(.*)$/.exec(line);
-    if (heading) {
-      flush();
-      root.append(el(`h${Math.min(heading[1].length + 2, 6)}`, {}, inline(heading[2])));
-      i += 1;
-      continue;
-    }
-    if (/^\s*\|/.test(line)) {
-      flush();
-      const rows = [];
-      while (i < lines.length && /^\s*\|/.test(lines[i])) rows.push(lines[i++]);
-      root.append(table(rows));
-      continue;
-    }
-    if (/^\s*([-*]|\d+\.)\s+/.test(line)) {
-      flush();
-      const ordered = /^\s*\d+\./.test(line);
-      const list = el(ordered ? "ol" : "ul");
-      while (i < lines.length && /^\s*([-*]|\d+\.)\s+/.test(lines[i])) {
-        list.append(el("li", {}, inline(lines[i].replace(/^\s*([-*]|\d+\.)\s+/, ""))));
-        i += 1;
-      }
-      root.append(list);
-      continue;
-    }
-    if (!line.trim()) flush();
-    else para.push(line.trim());
-    i += 1;
-  }
-  flush();
-  return root;
 }
 
 // ------------------------------------------------------------------ socket

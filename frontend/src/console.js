@@ -3,7 +3,7 @@
 
 import {
   $, Countdown, EditorState, EditorView, Socket, addTest, chatLine, clear, clock, config,
-  editorExtensions, el, markdown, mergeRun, runCard, toast,
+  editorExtensions, el, exerciseText, mergeRun, runCard, toast,
 } from "./common.js";
 
 const cfg = config();
@@ -178,7 +178,7 @@ function renderScript() {
   const box = clear($("#script"));
   const revealed = interview ? interview.revealed_tasks : 0;
   const script = state.pm_script || { tasks: [] };
-  if (script.intro) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Your role" }), markdown(script.intro)));
+  if (script.intro) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Your role" }), exerciseText(script.intro_html)));
   for (const task of script.tasks) {
     const done = task.index < revealed;
     const next = task.index === revealed;
@@ -187,14 +187,14 @@ function renderScript() {
       { class: `script-task${done ? " revealed" : ""}${next ? " next" : ""}`, dataset: { index: String(task.index) } },
       el("h3", {}, el("span", { class: "task-number", text: `Task ${task.index + 1}` }), " ", task.title, done ? el("span", { class: "badge passed", text: "revealed" }) : null),
     );
-    const body = el("details", { open: next || undefined }, el("summary", { text: "What the candidate reads" }), markdown(task.body));
+    const body = el("details", { open: next || undefined }, el("summary", { text: "What the candidate reads" }), exerciseText(task.body_html));
     article.append(body);
     for (const section of task.script || []) {
-      article.append(el("div", { class: "script-section" }, el("h4", { text: section.label }), el("ul", {}, section.items.map((item) => el("li", {}, markdown(item))))));
+      article.append(el("div", { class: "script-section" }, el("h4", { text: section.label }), el("ul", {}, section.items_html.map((item) => el("li", {}, exerciseText(item))))));
     }
     box.append(article);
   }
-  if (script.wrap_up) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Wrap up" }), markdown(script.wrap_up)));
+  if (script.wrap_up) box.append(el("div", { class: "script-intro" }, el("h4", { text: "Wrap up" }), exerciseText(script.wrap_up_html)));
   const total = script.tasks.length;
   const button = $("#reveal");
   button.disabled = !interview || revealed >= total || interview.state !== "live";

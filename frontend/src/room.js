@@ -8,7 +8,7 @@
 
 import {
   $, Compartment, Countdown, EditorState, EditorView, Socket, Transaction, addTest, chatLine, clear, clock,
-  config, editorExtensions, el, markdown, mergeRun, runCard, toast,
+  config, editorExtensions, el, exerciseText, mergeRun, runCard, toast,
 } from "./common.js";
 
 const cfg = config();
@@ -548,7 +548,7 @@ function addTask(task, fresh) {
       "article",
       { class: `task${fresh ? " fresh" : ""}`, dataset: { index: String(task.index) } },
       el("h3", {}, el("span", { class: "task-number", text: `Task ${task.index + 1}` }), " ", task.title),
-      markdown(task.body),
+      exerciseText(task.body_html),
     ),
   );
   $("#tasks-empty").hidden = true;

@@ -21,6 +21,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from interviews import events
+from interviews.exercise_markdown import markdown_html
 from interviews.models import CandidateInvite, Exercise, Interview, TimelineEvent, WorkspaceFile
 from interviews.services import (
     MAX_FILE_BYTES,
@@ -125,7 +126,13 @@ def candidate_tasks(interview: Interview) -> list[dict[str, str]]:
 
 
 def _task_view(index: int, task: dict[str, Any]) -> dict[str, Any]:
-    return {"index": index, "title": str(task.get("title", "")), "body": str(task.get("body", ""))}
+    body = str(task.get("body", ""))
+    return {
+        "index": index,
+        "title": str(task.get("title", "")),
+        "body": body,
+        "body_html": markdown_html(body),
+    }
 
 
 def task_for_candidate(interview: Interview, index: int) -> dict[str, Any] | None:
@@ -148,9 +155,12 @@ def pm_script(exercise: Exercise) -> dict[str, Any]:
     for i, task in enumerate(exercise.tasks):
         entry = by_id.get(task.get("id")) or (listed[i] if i < len(listed) else {})
         tasks.append({**_task_view(i, task), "script": _script_sections(entry)})
+    intro, wrap_up = str(script.get("intro", "")), str(script.get("wrap_up", ""))
     return {
-        "intro": str(script.get("intro", "")),
-        "wrap_up": str(script.get("wrap_up", "")),
+        "intro": intro,
+        "intro_html": markdown_html(intro),
+        "wrap_up": wrap_up,
+        "wrap_up_html": markdown_html(wrap_up),
         "tasks": tasks,
     }
 
@@ -170,7 +180,10 @@ def _script_sections(entry: dict[str, Any]) -> list[dict[str, Any]]:
         if not value:
             continue
         items = value if isinstance(value, list) else [value]
-        sections.append({"label": label, "items": [str(v) for v in items if v]})
+        texts = [str(v) for v in items if v]
+        sections.append(
+            {"label": label, "items": texts, "items_html": [markdown_html(t) for t in texts]}
+        )
     return sections
 
 

@@ -451,6 +451,8 @@ def test_notes_and_ratings_never_reach_the_candidate(setup: dict[str, Any]) -> N
     assert "task_revealed" in kinds and "message" in kinds
     task_event = next(m["event"] for m in seen if m.get("event", {}).get("kind") == "task_revealed")
     assert task_event["task"]["body"].startswith("Add **summary**")
+    assert task_event["task"]["body_html"].startswith("<p>Add <strong>summary</strong>.</p>")
+    assert "<script" not in task_event["task"]["body_html"]
     assert "note" not in kinds and "rating" not in kinds
     assert "hesitant on errors" not in json.dumps(seen)
 
