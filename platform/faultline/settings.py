@@ -186,8 +186,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Invite links: how long an invite stays valid after it is issued.
-INVITE_TTL_HOURS = env_int("INVITE_TTL_HOURS", 72, minimum=1)
+# Invite links stay valid until the interview's scheduled end (its time, or now if
+# that has passed, plus its duration) and then this many hours more.
+INVITE_GRACE_HOURS = env_int("INVITE_GRACE_HOURS", 24, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -120,6 +120,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invite_expiry(interview: Interview) -> Any:
+    """When an invite issued now stops working: the interview's end plus a grace period.
+
+    The end is counted from the scheduled time, or from now when that has passed (an
+    interview that runs late, or a new link for a missed one), so a link issued weeks
+    ahead still works on the day and never dies before the interview is over.
+    """
+    start = max(interview.scheduled_at, timezone.now())
+    if interview.started_at is not None:
+        start = max(start, interview.started_at)
+    return start + timedelta(minutes=interview.duration_minutes, hours=settings.INVITE_GRACE_HOURS)
+
+
 class CandidateInvite(models.Model):
     """An invite link. Only the hash of its token is stored."""
 
@@ -140,11 +153,14 @@ class CandidateInvite(models.Model):
     def issue(
         cls, interview: Interview, ttl: timedelta | None = None
     ) -> tuple[CandidateInvite, str]:
-        """Create an invite; returns it with the raw token, which is never stored."""
+        """Create an invite; returns it with the raw token, which is never stored.
+
+        It expires `ttl` from now if given, else at `invite_expiry(interview)`.
+        """
         token = secrets.token_urlsafe(32)
-        ttl = ttl or timedelta(hours=settings.INVITE_TTL_HOURS)
+        expires_at = timezone.now() + ttl if ttl else invite_expiry(interview)
         invite = cls.objects.create(
-            interview=interview, token_hash=hash_token(token), expires_at=timezone.now() + ttl
+            interview=interview, token_hash=hash_token(token), expires_at=expires_at
         )
         return invite, token
 
@@ -157,8 +173,20 @@ class CandidateInvite(models.Model):
         if self.revoked_at is not None:
             return "This invite link was revoked. Ask your interviewer for a new one."
         if self.expires_at <= timezone.now():
-            return "This invite link has expired. Ask your interviewer for a new one."
+            when = timezone.localtime(self.expires_at).strftime("%a %-d %b %Y, %H:%M")
+            return (
+                f"This invite link expired on {when}, after the interview's scheduled time. "
+                "Ask your interviewer for a new one; your interviewer can issue it from "
+                "their dashboard in a moment."
+            )
         return None
+
+    def problem_title(self) -> str:
+        if self.revoked_at is not None:
+            return "This invite link was revoked"
+        if self.expires_at <= timezone.now():
+            return "This invite link has expired"
+        return "This invite cannot be used"
 
 
 class WorkspaceFile(models.Model):

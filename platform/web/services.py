@@ -84,6 +84,27 @@ def candidate_interview(invite_id: Any) -> Interview | None:
     return invite.interview if invite else None
 
 
+@dataclass(frozen=True)
+class InviteStatus:
+    """The state of an interview's newest invite link, as the dashboard shows it."""
+
+    state: str  # "active", "expired", "revoked" or "none"
+    expires_at: Any = None
+
+
+def invite_status(interview: Interview) -> InviteStatus:
+    """From the prefetched invites: the newest one decides (a reissue revokes the older)."""
+    invites = sorted(interview.invites.all(), key=lambda i: (i.created_at, i.pk))
+    if not invites:
+        return InviteStatus("none")
+    newest = invites[-1]
+    if newest.revoked_at is not None:
+        return InviteStatus("revoked")
+    if newest.expires_at <= timezone.now():
+        return InviteStatus("expired", newest.expires_at)
+    return InviteStatus("active", newest.expires_at)
+
+
 def invite_for_token(token: str) -> CandidateInvite | None:
     from interviews.models import hash_token
 
@@ -516,8 +537,12 @@ def grading_retry(*, interview: Interview, requested_by: str) -> dict[str, Any]:
 
 
 def dashboard_lists(user: User) -> dict[str, list[Interview]]:
-    """The interviewer's interviews: upcoming, live and past."""
-    mine = Interview.objects.filter(interviewers=user).select_related("exercise")
+    """The interviewer's interviews: upcoming, live and past (with their invites)."""
+    mine = (
+        Interview.objects.filter(interviewers=user)
+        .select_related("exercise")
+        .prefetch_related("invites")
+    )
     return {
         "upcoming": list(mine.filter(state=Interview.State.SCHEDULED).order_by("scheduled_at")),
         "live": list(mine.filter(state=Interview.State.LIVE).order_by("started_at")),

@@ -69,7 +69,12 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
     return {
         "form": form,
         "sections": [
-            (title, key, [(i, links.get(i.pk)) for i in lists[key]]) for title, key in sections
+            (
+                title,
+                key,
+                [(i, links.get(i.pk), services.invite_status(i)) for i in lists[key]],
+            )
+            for title, key in sections
         ],
     }
 
@@ -160,10 +165,11 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
         else found.problem()
     )
     if problem:
+        title = found.problem_title() if found is not None else "This invite link is not valid"
         return render(
             request,
             "web/message.html",
-            {"title": "This invite cannot be used", "message": problem},
+            {"title": title, "message": problem},
             status=410 if found is not None else 404,
         )
     assert found is not None
