@@ -17,22 +17,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "faultline.settings")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from faultline.origins import OriginValidator  # noqa: E402
 from interviews.events import bind_loop  # noqa: E402
 from web.routing import websocket_urlpatterns  # noqa: E402
 
 _router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Origin check first: a page on another site must not open a socket
-        # that rides on our session cookie.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # Origin check first, for every route: a page on another site, or on
+        # another port of this host, must not open a socket that rides on our
+        # session cookie (scheme, host and port are compared).
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

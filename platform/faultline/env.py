@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(Exception):
@@ -62,6 +63,38 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_origins(name: str) -> list[str]:
+    """A comma-separated list of web origins (`scheme://host[:port]`), normalised to lower case.
+
+    Exact origins only: the same list is Django's CSRF_TRUSTED_ORIGINS and the
+    websocket origin check, and both must accept exactly the same pages.
+    """
+    origins = []
+    for item in env_list(name, []):
+        try:
+            parts = urlsplit(item)
+            port = parts.port  # raises ValueError on a port that is not a number
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or "*" in item
+            or parts.username is not None
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigError(
+                f"{name}: {item!r} is not an origin; expected scheme://host[:port] "
+                "such as https://interviews.example.com (no path, no wildcard)"
+            )
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        origins.append(f"{parts.scheme}://{host}" + (f":{port}" if port is not None else ""))
+    return origins
 
 
 def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:

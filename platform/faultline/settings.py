@@ -21,6 +21,7 @@ from faultline.env import (
     env_choice,
     env_int,
     env_list,
+    env_origins,
     env_str,
     env_url,
 )
@@ -56,7 +57,15 @@ if not _secret:
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# A page may use the site with its visitors' cookies (forms and websockets alike)
+# only from the origin it was served at, or from one of these (e.g. the public
+# https:// origin in front of a TLS-terminating proxy). See faultline.origins.
+if "CSRF_TRUSTED_ORIGINS" in os.environ:
+    raise ConfigError(
+        "CSRF_TRUSTED_ORIGINS is now FAULTLINE_ORIGINS: one list governs forms and websockets"
+    )
+FAULTLINE_ORIGINS = env_origins("FAULTLINE_ORIGINS")
+CSRF_TRUSTED_ORIGINS = FAULTLINE_ORIGINS
 
 INSTALLED_APPS = [
     "django.contrib.admin",
