@@ -258,8 +258,9 @@ function onEvent(event) {
       addTest(runs, event.run_id, event.test);
       renderRuns();
       break;
-    case "submission":
-      renderSubmission(event.run);
+    case "submitted":
+      // Another tab (or the end of the interview) handed the code in.
+      if (event.data && event.data.run) renderSubmission({ id: event.data.run, received_at: event.at });
       break;
     default:
       break;
@@ -574,16 +575,13 @@ function renderRuns() {
   if (submission) renderSubmission(submission);
 }
 
+// The candidate is told that the submission was received, never how the hidden
+// checks went (nor when they finished): the server sends nothing more about it.
 function renderSubmission(run) {
   const node = $("#submission");
-  const words = {
-    queued: "Submitted — waiting for grading",
-    running: "Submitted — grading",
-    passed: "Submitted and graded",
-    failed: "Submitted and graded",
-    error: "Submitted — grading will be retried",
-  };
-  node.textContent = words[run.state] || "Submitted";
+  const at = run.received_at ? ` at ${clock(run.received_at)}` : "";
+  node.textContent = `Submitted${at} — received; your interviewer sees the results`;
+  node.title = node.textContent;
   node.hidden = false;
 }
 

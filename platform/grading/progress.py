@@ -1,8 +1,9 @@
 """Live progress of test runs, as the candidate and the staff are allowed to see it.
 
 Visible runs are the candidate's own tests: everyone in the room sees them.
-Hidden runs are the grading suite: their details go only to the staff group;
-the candidate learns only that their submission is queued, running or graded.
+Hidden runs are the grading suite: everything about them goes only to the staff
+group; the candidate learns only that their submission was received (see
+`submission_view` for why not even its progress).
 """
 
 from __future__ import annotations
@@ -45,19 +46,29 @@ def run_view(run: TestRun, *, staff: bool) -> dict[str, Any]:
     return view
 
 
+def submission_view(run: TestRun) -> dict[str, Any]:
+    """A hidden run as the candidate may see it: that it was received, and nothing else.
+
+    Not its state, tests, counts, score or error, and not when it finished either:
+    the state says whether the hidden suite passed, and its duration says it too
+    (a test the code fails by hanging costs that test's timeout), so repeated
+    submissions of changed code would make any of these an oracle of the suite.
+    """
+    return {
+        "id": run.pk,
+        "kind": TestRun.Kind.HIDDEN.value,
+        "received_at": run.created_at.isoformat() if run.created_at else None,
+    }
+
+
 def announce(run: TestRun) -> None:
     """Tell the room where a run is now (after the current transaction commits)."""
     if run.kind == TestRun.Kind.VISIBLE:
         broadcast(run.interview_id, {"kind": "run", "run": run_view(run, staff=False)})
         return
+    # Staff only: the candidate's room heard of the submission once, from the
+    # timeline's "submitted" event, and hears nothing of its progress.
     broadcast(run.interview_id, {"kind": "run", "run": run_view(run, staff=True)}, audience="staff")
-    broadcast(
-        run.interview_id,
-        {
-            "kind": "submission",
-            "run": {"id": run.pk, "state": run.state, "queue_position": queue_position(run)},
-        },
-    )
 
 
 def announce_queue(limit: int = 50) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grading.models import TestRun
-from grading.progress import run_view
+from grading.progress import run_view, submission_view
 from interviews.models import Interview
 
 
@@ -15,7 +15,7 @@ def runs_for(interview: Interview, *, staff: bool, limit: int = 10) -> list[dict
     views = []
     for run in runs:
         if run.kind == TestRun.Kind.HIDDEN and not staff:
-            views.append({"id": run.pk, "kind": "hidden", "state": run.state})
+            views.append(submission_view(run))
         else:
             views.append(run_view(run, staff=staff))
     return views

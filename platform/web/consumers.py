@@ -239,14 +239,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
         if event.get("kind") in {"started", "ended", "graded"}:
-            view = await database_sync_to_async(_interview_view)(self.interview.pk)
+            view = await database_sync_to_async(_interview_view)(
+                self.interview.pk, self.role == "staff"
+            )
             event = {**event, "interview": view}
         return event
 
 
-def _interview_view(interview_id: int) -> dict[str, Any]:
+def _interview_view(interview_id: int, staff: bool) -> dict[str, Any]:
     interview = Interview.objects.select_related("exercise").get(pk=interview_id)
-    return services.interview_view(interview)
+    return services.interview_view(interview, staff=staff)
 
 
 # What the candidate must never receive, whatever group it reached them by.
@@ -414,13 +416,15 @@ def _visible_run(interview: Interview) -> dict[str, Any]:
 
 
 def _submit(interview: Interview) -> dict[str, Any]:
+    from grading.progress import submission_view
     from grading.services import grading_request
 
     interview.refresh_from_db(fields=["state"])
     if interview.state != Interview.State.LIVE:
         raise RoomError("You can submit only while the interview is live.")
     run = grading_request(interview=interview, requested_by="candidate")
-    return {"id": run.pk, "state": run.state}
+    # Code submitted before comes back as the run that graded it: never its state.
+    return submission_view(run)
 
 
 class ConsoleConsumer(RoomConsumer):

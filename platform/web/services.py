@@ -245,10 +245,20 @@ def _event_view(e: TimelineEvent) -> dict[str, Any]:
     return {"id": e.pk, "kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "data": e.data}
 
 
-def interview_view(interview: Interview) -> dict[str, Any]:
+# What the candidate is told of the interview's state after it ended: whether it
+# was graded yet, or reviewed, is the staff's business (and "graded" says when
+# the hidden suite finished).
+_CANDIDATE_STATE: dict[str, str] = {
+    Interview.State.GRADED: "ended",
+    Interview.State.REVIEWED: "ended",
+}
+
+
+def interview_view(interview: Interview, *, staff: bool = True) -> dict[str, Any]:
+    state = interview.state if staff else _CANDIDATE_STATE.get(interview.state, interview.state)
     return {
         "id": interview.pk,
-        "state": interview.state,
+        "state": state,
         "candidate_name": interview.candidate_name,
         "exercise": interview.exercise.title,
         "duration_minutes": interview.duration_minutes,
@@ -268,7 +278,7 @@ def room_state(interview: Interview, *, staff: bool) -> dict[str, Any]:
     interview.refresh_from_db()
     messages = interview.events.filter(kind=TimelineEvent.Kind.MESSAGE).order_by("at", "id")
     state: dict[str, Any] = {
-        "interview": interview_view(interview),
+        "interview": interview_view(interview, staff=staff),
         "files": [file_view(f) for f in interview.files.all()],
         "tasks": candidate_tasks(interview),
         "messages": [_event_view(e) for e in messages],
