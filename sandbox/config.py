@@ -42,6 +42,9 @@ class SandboxConfig:
     docker_runtime: str | None  # e.g. "runsc"; None: the engine's default
     cpus: float  # CPU share of each party, in cores (a cgroup quota / the engine's)
     warm: int  # pre-started sandboxes each backend keeps ready for single-party runs
+    # Host directories of the Docker backend's live sessions (bound into the sidecar):
+    # the engine must see the same path, so it is on the engine's host.
+    live_dir: Path = Path("/tmp/faultline-live")  # noqa: S108 - root-owned, checked
 
 
 def _env_str(name: str, default: str) -> str:
@@ -98,4 +101,8 @@ def load_config() -> SandboxConfig:
         # FAULTLINE_SANDBOX_DOCKER_CPUS: its name from when only Docker had a CPU share.
         cpus=_env_float("FAULTLINE_SANDBOX_CPUS", _env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0)),
         warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
+        live_dir=Path(
+            # root-owned and checked by live_dirs.make, so a predictable name is safe
+            _env_str("FAULTLINE_SANDBOX_LIVE_DIR", "/tmp/faultline-live")  # noqa: S108
+        ),
     )

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sandbox import cgroups, scratch, seccomp
 from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
@@ -61,6 +61,10 @@ from sandbox.spec import (
     SandboxError,
     SandboxUnavailable,
 )
+
+if TYPE_CHECKING:
+    from sandbox.backends.bwrap_live import BwrapLivePair
+    from sandbox.live import LiveSpec
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +390,13 @@ class BwrapBackend:
             (space.root / "shm", SANDBOX_SHM),
         ]
         return space, app_dir, binds
+
+    # -- live sessions (sandbox/live.py) ---------------------------------------
+
+    def live_pair(self, spec: LiveSpec) -> BwrapLivePair:
+        from sandbox.backends.bwrap_live import BwrapLivePair
+
+        return BwrapLivePair(self, spec)
 
     # -- pre-started (warm) single-party sandboxes ----------------------------
 

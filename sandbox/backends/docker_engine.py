@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import docker
 import docker.errors
@@ -41,7 +41,7 @@ import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 from docker.utils.socket import demux_adaptor, frames_iter
 
-from sandbox import docker_entry, seccomp
+from sandbox import docker_entry, live_dirs, seccomp
 from sandbox.backends.base import OPEN_FILES, app_host_uid, cpu_rlimit, new_run_id, party_env
 from sandbox.backends.teardown import Teardown
 from sandbox.backends.warm import WarmPool
@@ -69,6 +69,10 @@ from sandbox.spec import (
     SandboxError,
     SandboxUnavailable,
 )
+
+if TYPE_CHECKING:
+    from sandbox.backends.docker_live import DockerLivePair
+    from sandbox.live import LiveSpec
 
 T = TypeVar("T")
 LABEL = "faultline.sandbox"
@@ -246,6 +250,7 @@ class DockerBackend:
                 with contextlib.suppress(docker.errors.APIError):
                     client.api.remove_container(summary["Id"], v=True, force=True)
                     removed += 1
+        removed += live_dirs.sweep_stale(self.config.live_dir, dead_owner)
         with contextlib.suppress(docker.errors.APIError):
             vols = client.api.volumes(filters={"label": f"{LABEL}=1", "dangling": True})
             for vol in vols.get("Volumes") or []:
@@ -263,6 +268,7 @@ class DockerBackend:
         ]
         vols = client.api.volumes(filters={"label": f"faultline.run={run_id}"})
         found += [f"volume {v['Name'][:12]}" for v in vols.get("Volumes") or []]
+        found += live_dirs.list_dirs(self.config.live_dir, run_id)
         return found
 
     # -- running ------------------------------------------------------------
@@ -402,10 +408,12 @@ class DockerBackend:
         network_mode: str,
         created: list[str],
         report: bool = False,
+        binds: tuple[Mount, ...] = (),
     ) -> str:
-        """A container that will run docker_entry; its run comes later, on stdin."""
+        """A container that will run docker_entry; its run comes later, on stdin.
+        `binds`: host directories (a live session's bridge directory)."""
         labels = {LABEL: "1", "faultline.run": run_id, "faultline.owner": self._owner()}
-        mounts = []
+        mounts = list(binds)
         if report:
             mounts.append(Mount(REPORT_DIR, None, type="volume", labels=labels))
         disk = f"size={limits.disk_mb}m,nr_inodes={tmpfs_inodes(limits.max_files)}"
@@ -494,6 +502,13 @@ class DockerBackend:
             seccomp=seccomp.program(),
             backstop=int(limits.wall_seconds) + BACKSTOP_EXTRA_SECONDS,
         )
+
+    # -- live sessions (sandbox/live.py) ---------------------------------------
+
+    def live_pair(self, spec: LiveSpec) -> DockerLivePair:
+        from sandbox.backends.docker_live import DockerLivePair
+
+        return DockerLivePair(self, spec)
 
     # -- pre-started (warm) single-party containers ---------------------------
 

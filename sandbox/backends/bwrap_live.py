@@ -1,0 +1,212 @@
+"""The bwrap half of a live session (sandbox/live.py).
+
+The run's network namespace is held by a descriptor for the whole session, so the
+sidecar keeps its loopback while the app is started again and again. Each start of
+the app is a fresh party (its own scratch tmpfs with the new files, its own cgroups),
+made exactly as a grading run's app is. The bridge's directory is a folder of the
+sidecar's scratch tmpfs, bound at /live in the sidecar only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sandbox import scratch
+from sandbox.backends.base import app_host_uid, new_run_id, party_env
+from sandbox.config import APP_DIR, SANDBOX_SHM, SANDBOX_TMP, TESTER_DIR, TESTER_UID
+from sandbox.live import LIVE_DIR, LiveSpec, bridge_command
+from sandbox.netns import new_loopback_netns
+from sandbox.spec import Files, SandboxError
+
+if TYPE_CHECKING:
+    from sandbox.backends.bwrap import BwrapBackend, _Running
+
+
+def _describe(exit_code: int | None, oom: bool, limit_mb: int) -> str:
+    if oom:
+        return f"was killed: it used more than its {limit_mb} MB of memory"
+    if exit_code is None:
+        return "was killed"
+    if exit_code > 128:
+        return f"was killed by signal {exit_code - 128}"
+    return f"exited with status {exit_code}"
+
+
+class _Process:
+    """A started party and the thread that reads its output until it exits."""
+
+    def __init__(
+        self,
+        backend: BwrapBackend,
+        party: _Running,
+        cleanups: list[object],
+        limit_mb: int,
+        on_output: Callable[[str, str], None],
+        on_exit: Callable[[], None],
+    ) -> None:
+        self.exited = threading.Event()
+        self._backend, self._party, self._cleanups = backend, party, cleanups
+        self._limit_mb = limit_mb
+        self._reason = ""
+        self._on_exit = on_exit
+        # No bytes kept (cap 0): every line goes to the session's ring instead.
+        for capture, stream in ((party.stdout, "stdout"), (party.stderr, "stderr")):
+            capture.cap = 0
+            capture.on_line = lambda line, stream=stream: on_output(stream, line)
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="faultline-live-app", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        party = self._party
+        try:
+            with selectors.DefaultSelector() as sel:
+                for fd in party.streams:
+                    sel.register(fd, selectors.EVENT_READ, party)
+                sel.register(party.pidfd, selectors.EVENT_READ, None)
+                exited = False
+                while not exited:
+                    for key, _ in sel.select():
+                        if key.data is None:
+                            exited = True
+                        else:
+                            self._backend._read(key.data, key.fd, sel)
+            self._backend._drain([party], timeout=1.0)
+            try:
+                result = self._backend._finish(party)
+                self._reason = _describe(result.exit_code, result.oom_killed, self._limit_mb)
+            except SandboxError as exc:
+                self._reason = f"could not be started: {exc}"
+        finally:
+            party.close_fds()
+            with contextlib.suppress(OSError, SandboxError):
+                _remove(self._cleanups)
+            self.exited.set()
+            self._on_exit()
+
+    def exit_reason(self) -> str:
+        return self._reason or "exited"
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self._backend._stop(self._party)
+        self._thread.join()
+
+
+def _remove(cleanups: list[object]) -> None:
+    from sandbox.backends.bwrap import _remove_all
+
+    _remove_all(cleanups)
+
+
+class BwrapLivePair:
+    def __init__(self, backend: BwrapBackend, spec: LiveSpec) -> None:
+        backend._require()
+        self.run_id = new_run_id()
+        self._backend, self._spec = backend, spec
+        self._owner = f"{os.getpid()}-{self.run_id}"
+        self._uid = app_host_uid()
+        self._cleanups: list[object] = []
+        self._closed = False
+        self._app_lock = threading.Lock()
+        self.sidecar_exited = threading.Event()
+        scratch.prepare_base(backend.config.scratch_dir)
+        self._netns: int | None = new_loopback_netns()
+        try:
+            space = backend._scratch(self._owner, "sidecar", spec.limits, self._cleanups)
+            home = space.make_dir("tester", TESTER_UID)
+            space.make_dir("tmp", TESTER_UID, 0o1777)
+            space.make_dir("shm", TESTER_UID, 0o1777)
+            self.socket_dir: Path = space.make_dir("live", TESTER_UID, 0o700)
+            space.write_files(home, spec.sidecar.files, TESTER_UID)
+            party = backend._start(
+                self._owner,
+                "sidecar",
+                bridge_command(spec),
+                party_env(spec.sidecar.env, {"FAULTLINE_LIVE_DIR": LIVE_DIR}),
+                TESTER_UID,
+                [
+                    (home, TESTER_DIR),
+                    (space.root / "tmp", SANDBOX_TMP),
+                    (space.root / "shm", SANDBOX_SHM),
+                    (self.socket_dir, LIVE_DIR),
+                ],
+                TESTER_DIR,
+                spec.limits,
+                self._netns,
+                None,
+                self._cleanups,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.sidecar_log: list[str] = []
+        self._sidecar = _Process(
+            backend,
+            party,
+            [],  # removed with the session (close), not when it exits
+            spec.limits.memory_mb,
+            lambda _stream, line: self._sidecar_line(line),
+            self.sidecar_exited.set,
+        )
+
+    def _sidecar_line(self, line: str) -> None:
+        self.sidecar_log = [*self.sidecar_log[-49:], line]
+
+    def sidecar_reason(self) -> str:
+        tail = "; ".join(self.sidecar_log[-3:])
+        return self._sidecar.exit_reason() + (f" ({tail})" if tail else "")
+
+    def start_app(
+        self, files: Files, on_output: Callable[[str, str], None], on_exit: Callable[[], None]
+    ) -> _Process:
+        spec, backend = self._spec, self._backend
+        with self._app_lock:
+            if self._closed or self._netns is None:
+                raise SandboxError("the live session is closed")
+            cleanups: list[object] = []
+            try:
+                space, app_dir, binds = backend._app_space(
+                    self._owner, spec.limits, cleanups, self._uid
+                )
+                space.write_files(app_dir, files, self._uid)
+                party = backend._start(
+                    self._owner,
+                    "app",
+                    list(spec.app.command),
+                    party_env(spec.app.env),
+                    self._uid,
+                    binds,
+                    APP_DIR,
+                    spec.limits,
+                    self._netns,
+                    None,
+                    cleanups,
+                )
+            except BaseException:
+                _remove(cleanups)
+                raise
+            return _Process(backend, party, cleanups, spec.limits.memory_mb, on_output, on_exit)
+
+    def close(self) -> None:
+        with self._app_lock:
+            if self._closed:
+                return
+            self._closed = True
+        sidecar = getattr(self, "_sidecar", None)
+        if sidecar is not None:
+            sidecar.kill()
+        if self._netns is not None:
+            os.close(self._netns)
+            self._netns = None
+        _remove(self._cleanups)
+
+
+__all__ = ["BwrapLivePair"]
