@@ -68,7 +68,7 @@ FAULTLINE_ORIGINS = env_origins("FAULTLINE_ORIGINS")
 CSRF_TRUSTED_ORIGINS = FAULTLINE_ORIGINS
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminsOnlyAdminConfig",  # django.contrib.admin, for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -45,8 +45,12 @@ class Command(BaseCommand):
                 first, _, last = full_name.partition(" ")
                 user.first_name, user.last_name = first, last
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = True
                 user.save()
+            if user.is_staff and not user.is_superuser:
+                # Demo databases made before kept these accounts as Django staff;
+                # roles come from groups, and the admin is for the admin account.
+                user.is_staff = False
+                user.save(update_fields=["is_staff"])
             user.groups.add(Group.objects.get(name=group))
             users[username] = user
         if not User.objects.filter(username="admin").exists():
