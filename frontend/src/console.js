@@ -97,6 +97,8 @@ function onEvent(event) {
       if (event.interview) setInterview(event.interview);
       break;
     case "run":
+      // A hidden run that is queued or running is grading the interview now.
+      if (interview && event.run.kind === "hidden" && ["queued", "running"].includes(event.run.state)) interview.grading_stuck = false;
       mergeRun(runs, event.run);
       renderRuns();
       break;
@@ -263,14 +265,19 @@ function renderRuns() {
   renderGradingError();
 }
 
-// The platform gave up on the final grading (sandbox unavailable, worker lost):
+// The platform gave up on the final grading (sandbox unavailable, worker lost),
+// or nothing is grading an ended interview (the server says so: grading_stuck):
 // say so plainly, since it is never the candidate's fault, and offer to grade again.
 function renderGradingError() {
   let latest = null;
   for (const run of runs.values()) if (run.kind === "hidden" && (!latest || run.id > latest.id)) latest = run;
   const ended = interview && (interview.state === "ended" || interview.state === "graded");
   const failed = Boolean(ended && latest && latest.state === "error");
-  $("#grading-error").hidden = !failed;
+  const stuck = Boolean(!failed && interview && interview.state === "ended" && interview.grading_stuck);
+  $("#grading-error").hidden = !failed && !stuck;
+  $("#grading-error-title").textContent = failed
+    ? "The platform could not grade this submission — not the candidate's fault."
+    : "This interview has ended but nothing is grading it.";
   $("#grading-error-detail").textContent = failed && latest.infra_error ? `What went wrong: ${latest.infra_error}` : "";
 }
 

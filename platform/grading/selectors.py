@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from grading.models import TestRun
 from grading.progress import run_view, submission_view
 from interviews.models import Interview
+
+# A run still "running" with no heartbeat for longer than the grading task's
+# hard time limit has no worker left: nothing will ever finish it.
+LOST_AFTER = timedelta(seconds=300)
 
 
 def runs_for(interview: Interview, *, staff: bool, limit: int = 10) -> list[dict[str, Any]]:
@@ -31,3 +39,32 @@ def scorecard_for(interview: Interview) -> dict[str, Any] | None:
         "updated_at": scorecard.updated_at.isoformat(),
         **scorecard.data,
     }
+
+
+def run_is_lost(run: TestRun) -> bool:
+    if run.state != TestRun.State.RUNNING:
+        return False
+    beat = run.heartbeat_at or run.started_at
+    return beat is None or timezone.now() - beat > LOST_AFTER
+
+
+def _grading_in_flight() -> Exists:
+    alive = Q(state=TestRun.State.QUEUED) | Q(
+        state=TestRun.State.RUNNING, heartbeat_at__gt=timezone.now() - LOST_AFTER
+    )
+    runs = TestRun.objects.filter(alive, interview=OuterRef("pk"), kind=TestRun.Kind.HIDDEN)
+    return Exists(runs)
+
+
+def stuck_interviews() -> QuerySet[Interview]:
+    """Ended interviews that nothing is grading: they wait for someone to "grade again"."""
+    return (
+        Interview.objects.filter(state=Interview.State.ENDED)
+        .filter(~_grading_in_flight())
+        .select_related("exercise")
+        .order_by("ended_at")
+    )
+
+
+def grading_stuck(interview: Interview) -> bool:
+    return stuck_interviews().filter(pk=interview.pk).exists()

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from grading import engine, progress, queue
+from grading import engine, progress, queue, selectors
 from grading.models import Rating, Scorecard, Snapshot, TestRun
 from interviews import events
 from interviews.models import IllegalTransition, Interview, TimelineEvent
@@ -77,7 +77,9 @@ def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
 
     Idempotent: the same files under the same suite version are graded once. A
     run the platform gave up on (state error) is queued again: infrastructure
-    failures must never cost the candidate their grade.
+    failures must never cost the candidate their grade. A run that already
+    finished (a Submit just before End) grades an ended interview at once: its
+    scorecard is the interview's, so End always leads to one.
     """
     with transaction.atomic():
         snapshot = _snapshot(interview)
@@ -106,7 +108,54 @@ def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
                 run.save(update_fields=["state", "infra_error", "finished_at"])
                 progress.announce(run)
                 queue.enqueue_after_commit(run.pk)
+        elif run.state in {TestRun.State.PASSED, TestRun.State.FAILED}:
+            ended = Interview.objects.filter(pk=interview.pk, state=Interview.State.ENDED)
+            if ended.exists():
+                _score_finished(run)
+        # A queued or running run moves an ended interview on when it finishes (_score).
     return run
+
+
+def _score_finished(run: TestRun) -> None:
+    """Score an ended interview with a run that finished before it ended."""
+    try:
+        with transaction.atomic():
+            _score(run, run.result.get("report"))
+    except Exception as exc:  # End must not fail because the scorer did: staff see it instead
+        log.exception("run %s: scoring failed", run.pk)
+        run.state = TestRun.State.ERROR
+        run.infra_error = f"scoring failed: {type(exc).__name__}: {exc}"
+        run.save(update_fields=["state", "infra_error"])
+        progress.announce(run)
+
+
+def grading_retry(*, interview: Interview, requested_by: str) -> TestRun:
+    """ "Grade again": the console's, /review/'s and `manage.py regrade`'s one way out.
+
+    For an ended interview that has no scorecard (its grading failed, or was
+    never started or lost), and for a graded one whose latest grading failed.
+    A graded submission is final: anything else is refused with the reason.
+    grading_request is idempotent per snapshot, so retrying the same files
+    re-queues (or re-scores) the same run instead of adding one.
+    """
+    interview.refresh_from_db(fields=["state"])
+    if interview.state not in {Interview.State.ENDED, Interview.State.GRADED}:
+        raise IllegalTransition("Grading can be run again only after the interview has ended.")
+    latest = (
+        interview.test_runs.filter(kind=TestRun.Kind.HIDDEN).order_by("-created_at", "-pk").first()
+    )
+    failed = latest is not None and latest.state == TestRun.State.ERROR
+    if interview.state == Interview.State.GRADED and not failed:
+        raise IllegalTransition("There is nothing to grade again: the last grading did not fail.")
+    if latest is not None and selectors.run_is_lost(latest):
+        # Its worker died without a trace (a lost message): hand it to a new one.
+        _release(latest.pk)
+        queue.enqueue_after_commit(latest.pk)
+        latest.refresh_from_db()
+        return latest
+    if latest is not None and not latest.finished:
+        raise IllegalTransition("The interview is being graded already; wait for the scorecard.")
+    return grading_request(interview=interview, requested_by=requested_by)
 
 
 def _holder() -> str:
@@ -237,7 +286,9 @@ def _ratings(interview: Interview) -> dict[str, int]:
 
 def _score(run: TestRun, report: dict[str, Any] | None) -> Scorecard:
     interview = run.interview
-    rubric = interview.exercise.manifest.get("rubric", {})
+    existing = Scorecard.objects.filter(test_run=run).first()
+    # A run scored before (at Submit) keeps the rubric it was graded with.
+    rubric = existing.rubric if existing else interview.exercise.manifest.get("rubric", {})
     card = engine.score(rubric, report, _ratings(interview))
     scorecard, _ = Scorecard.objects.update_or_create(
         test_run=run,

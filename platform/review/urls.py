@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/", views.scorecard, name="scorecard"),
     path("<int:pk>/replay/", views.replay, name="replay"),
     path("<int:pk>/decision/", views.decide, name="decide"),
+    path("<int:pk>/regrade/", views.regrade, name="regrade"),
 ]

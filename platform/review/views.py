@@ -15,7 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from interviews.models import Interview
+from grading import selectors as grading_selectors
+from grading.services import grading_retry
+from interviews.models import IllegalTransition, Interview
 from review import exports, selectors, services
 from review.forms import DecisionForm
 
@@ -66,8 +68,29 @@ def review_list(request: HttpRequest) -> HttpResponse:
             "states": selectors.REVIEWABLE_STATES,
             "sorts": selectors.SORTS,
             "query": request.GET.urlencode(),
+            "stuck": grading_selectors.stuck_interviews(),
         },
     )
+
+
+@require_POST
+@reviewer_required()
+def regrade(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Grade again" for an interview whose grading failed or never finished."""
+    interview = get_object_or_404(Interview, pk=pk)
+    try:
+        run = grading_retry(interview=interview, requested_by=request.user.get_username())
+    except IllegalTransition as exc:
+        messages.error(request, f"{interview.candidate_name}: {exc}")
+        return redirect("review:list")
+    interview.refresh_from_db(fields=["state"])
+    if interview.state == Interview.State.GRADED:
+        messages.success(request, f"{interview.candidate_name} is graded.")
+    else:
+        messages.success(
+            request, f"Grading {interview.candidate_name} again (run {run.pk}, {run.state})."
+        )
+    return redirect("review:list")
 
 
 @require_GET

@@ -240,13 +240,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
         if event.get("kind") in {"started", "ended", "graded"}:
             view = await database_sync_to_async(_interview_view)(
-                self.interview.pk, self.role == "staff"
+                self.interview.pk, staff=self.role == "staff"
             )
             event = {**event, "interview": view}
         return event
 
 
-def _interview_view(interview_id: int, staff: bool) -> dict[str, Any]:
+def _interview_view(interview_id: int, *, staff: bool) -> dict[str, Any]:
     interview = Interview.objects.select_related("exercise").get(pk=interview_id)
     return services.interview_view(interview, staff=staff)
 
@@ -498,9 +498,7 @@ class ConsoleConsumer(RoomConsumer):
         if not self.buckets["run"].take():
             await self.refuse("rate_limited", "Wait a few seconds before grading again.", message)
             return
-        run = await database_sync_to_async(services.grading_retry)(
-            interview=self.interview, requested_by=self.actor()
-        )
+        run = await database_sync_to_async(_regrade)(self.interview, self.actor())
         # The run's progress (queued, running, its tests, the scorecard) reaches
         # every console through the staff group, as for any hidden run.
         await self.reply(message, {"type": "regrade_requested", "run": run})
@@ -512,6 +510,14 @@ def _start(interview: Interview, actor: str) -> None:
 
 def _end(interview: Interview, actor: str) -> None:
     interview_services.interview_end(interview=interview, actor=actor)
+
+
+def _regrade(interview: Interview, actor: str) -> dict[str, Any]:
+    from grading.progress import run_view
+    from grading.services import grading_retry
+
+    run = grading_retry(interview=interview, requested_by=actor)
+    return run_view(run, staff=True)
 
 
 def _rate(interview: Interview, criterion: str, level: int, comment: str, user_id: int) -> None:

@@ -256,7 +256,7 @@ _CANDIDATE_STATE: dict[str, str] = {
 
 def interview_view(interview: Interview, *, staff: bool = True) -> dict[str, Any]:
     state = interview.state if staff else _CANDIDATE_STATE.get(interview.state, interview.state)
-    return {
+    view: dict[str, Any] = {
         "id": interview.pk,
         "state": state,
         "candidate_name": interview.candidate_name,
@@ -269,6 +269,12 @@ def interview_view(interview: Interview, *, staff: bool = True) -> dict[str, Any
         "task_count": len(interview.exercise.tasks),
         "now": timezone.now().isoformat(),
     }
+    if staff:
+        from grading.selectors import grading_stuck
+
+        # Ended with nothing grading it: the console offers "Grade again".
+        view["grading_stuck"] = grading_stuck(interview)
+    return view
 
 
 def room_state(interview: Interview, *, staff: bool) -> dict[str, Any]:
@@ -515,32 +521,6 @@ def note_add(*, interview: Interview, text: Any, author: str) -> TimelineEvent:
         data={"text": text, "offset_seconds": offset},
         audience=TimelineEvent.Audience.STAFF,
     )
-
-
-# ---------------------------------------------------------------- grading
-
-
-def grading_retry(*, interview: Interview, requested_by: str) -> dict[str, Any]:
-    """Grade an ended interview again after the platform gave up on its hidden run.
-
-    Only a hidden run in state error may be retried from the console: a graded
-    submission is final, and grading_request is idempotent per snapshot, so a
-    retry of the same files re-queues the same run instead of adding one.
-    """
-    from grading.models import TestRun
-    from grading.progress import run_view
-    from grading.services import grading_request
-
-    interview.refresh_from_db(fields=["state"])
-    if interview.state not in {Interview.State.ENDED, Interview.State.GRADED}:
-        raise RoomError("Grading can be run again only after the interview has ended.")
-    latest = (
-        interview.test_runs.filter(kind=TestRun.Kind.HIDDEN).order_by("-created_at", "-pk").first()
-    )
-    if latest is None or latest.state != TestRun.State.ERROR:
-        raise RoomError("There is nothing to grade again: the last grading did not fail.")
-    run = grading_request(interview=interview, requested_by=requested_by)
-    return run_view(run, staff=True)
 
 
 # ---------------------------------------------------------------- dashboard

@@ -75,6 +75,59 @@ def test_ending_the_interview_grades_the_starter_low(
     assert scorecard.test_run.infra_error == "", "a failing candidate is not an infra error"
 
 
+def test_submit_then_end_with_no_edit_in_between_grades_the_interview(
+    live_interview: Interview, add_metadata: Any
+) -> None:
+    """Issue 18: End found the finished run of the same files and never graded the interview."""
+    from interviews.services import interview_end
+
+    put_files(live_interview, add_metadata.solution_files())
+    submitted = services.grading_request(interview=live_interview, requested_by="candidate")
+    queue.wait_idle()
+    interview_end(interview=live_interview, actor="ivy")
+    queue.wait_idle()
+    live_interview.refresh_from_db()
+    assert live_interview.state == Interview.State.GRADED
+    assert live_interview.scorecards.get().test_run_id == submitted.pk  # reused, not re-run
+    assert live_interview.scorecards.get().overall == 100.0
+    assert live_interview.test_runs.count() == 1
+
+
+def test_end_while_the_submission_is_still_grading_grades_the_interview(
+    live_interview: Interview, add_metadata: Any
+) -> None:
+    from interviews.services import interview_end
+
+    put_files(live_interview, add_metadata.solution_files())
+    services.grading_request(interview=live_interview, requested_by="candidate")
+    interview_end(interview=live_interview, actor="ivy")  # the run is queued or running
+    queue.wait_idle()
+    live_interview.refresh_from_db()
+    assert live_interview.state == Interview.State.GRADED
+    assert live_interview.scorecards.get().overall == 100.0
+
+
+def test_manage_py_regrade_grades_an_interview_left_ended(
+    live_interview: Interview, add_metadata: Any
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    from grading.selectors import grading_stuck
+
+    put_files(live_interview, add_metadata.solution_files())
+    services.grading_request(interview=live_interview, requested_by="candidate")
+    queue.wait_idle()
+    # How the defect left it: ended, its finished run never moved it on.
+    live_interview.transition(Interview.State.ENDED)
+    assert grading_stuck(live_interview)
+    call_command("regrade", live_interview.pk)
+    live_interview.refresh_from_db()
+    assert live_interview.state == Interview.State.GRADED
+    assert not grading_stuck(live_interview)
+    with pytest.raises(CommandError, match="nothing to grade again"):
+        call_command("regrade", live_interview.pk)
+
+
 def test_interviewer_rating_recomputes_the_scorecard(
     live_interview: Interview, add_metadata: Any, personas: dict
 ) -> None:

@@ -45,6 +45,7 @@ def urls(interview: Interview, other: Interview) -> list[tuple[str, str]]:
         ("get", reverse("review:export_csv")),
         ("get", reverse("review:export_json")),
         ("post", reverse("review:decide", args=[pk])),
+        ("post", reverse("review:regrade", args=[pk])),
     ]
 
 
@@ -261,6 +262,49 @@ def test_bad_outcome_records_nothing(personas, two):
     assert "Choose advance, hold or reject." in response.content.decode()
     strong.refresh_from_db()
     assert strong.state == "graded" and not Decision.objects.exists()
+
+
+def test_an_ended_interview_nothing_grades_is_listed_with_grade_again(personas, make_graded):
+    # Submitted, then ended with no edit in between, before issue 18's fix: the run
+    # finished and the interview stayed "ended" for good.
+    from interviews.models import WorkspaceFile
+
+    stuck = make_graded("Sam Stuck", state="ended")
+    for path, content in stuck.test_runs.get().snapshot.files.items():
+        WorkspaceFile.objects.create(interview=stuck, path=path, content=content)
+    make_graded("Gus Graded")
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:list")).content.decode()
+    assert 'data-testid="stuck-list"' in page
+    stuck_list = page[page.index('data-testid="stuck-list"') : page.index("</section>")]
+    assert "Sam Stuck" in stuck_list and "Gus Graded" not in stuck_list
+    assert reverse("review:regrade", args=[stuck.pk]) in stuck_list
+
+    response = c.post(reverse("review:regrade", args=[stuck.pk]), follow=True)
+    page = response.content.decode()
+    assert "Sam Stuck is graded." in page
+    assert 'data-testid="stuck-list"' not in page
+    stuck.refresh_from_db()
+    assert stuck.state == "graded" and stuck.scorecards.count() == 1
+    # Graded now: a second "grade again" is refused with the reason, nothing changes.
+    again = c.post(reverse("review:regrade", args=[stuck.pk]), follow=True).content.decode()
+    assert "nothing to grade again" in again
+    assert stuck.test_runs.count() == 1
+
+
+def test_grade_again_is_refused_to_everyone_but_reviewers(personas, make_graded):
+    stuck = make_graded("Sam Stuck", state="ended")
+    url = reverse("review:regrade", args=[stuck.pk])
+    candidate = Client()
+    session = candidate.session
+    session["candidate_invite"] = 1
+    session.save()
+    assert client_for(personas["outsider"]).post(url).status_code == 403
+    assert client_for(personas["interviewer"]).post(url).status_code == 403
+    assert Client().post(url)["Location"].startswith("/accounts/login/")
+    assert candidate.post(url).status_code in {302, 403}
+    stuck.refresh_from_db()
+    assert stuck.state == "ended"
 
 
 def test_ended_but_ungraded_interview_cannot_be_decided(personas, exercise):

@@ -624,7 +624,10 @@ def test_grading_again_is_refused_unless_an_ended_interviews_grading_failed(
 
     live = run(ask)
     errored = ended_with_errored_grading(interview)
-    TestRun.objects.filter(pk=errored.pk).update(state=TestRun.State.PASSED, infra_error="")
+    TestRun.objects.filter(pk=errored.pk).update(state=TestRun.State.QUEUED, infra_error="")
+    in_flight = run(ask)
+    TestRun.objects.filter(pk=errored.pk).update(state=TestRun.State.PASSED)
+    Interview.objects.filter(pk=interview.pk).update(state=Interview.State.GRADED)
     graded = run(ask)
 
     async def flood() -> list[dict]:
@@ -639,7 +642,70 @@ def test_grading_again_is_refused_unless_an_ended_interviews_grading_failed(
 
     replies = run(flood)
     assert live["type"] == "error" and "after the interview has ended" in live["message"]
+    assert in_flight["type"] == "error" and "being graded already" in in_flight["message"]
     assert graded["type"] == "error" and "nothing to grade again" in graded["message"]
     assert [r.get("code") for r in replies].count("rate_limited") >= 3
     errored.refresh_from_db()
     assert errored.state == "passed" and interview.test_runs.count() == 1
+
+
+def test_the_console_shows_an_ended_interview_nothing_grades_and_grade_again_grades_it(
+    setup: dict[str, Any],
+) -> None:
+    """Ended after a Submit, before the fix for issue 18: a finished run, no scorecard."""
+    import rubrics
+    from tests.review.conftest import RUBRIC
+
+    interview = setup["interview"]
+    exercise = interview.exercise
+    exercise.manifest = {**exercise.manifest, "rubric": rubrics.parse_rubric(RUBRIC).to_dict()}
+    exercise.save(update_fields=["manifest"])
+    finished = ended_with_errored_grading(interview)
+    TestRun.objects.filter(pk=finished.pk).update(state=TestRun.State.FAILED, infra_error="")
+
+    async def scenario() -> dict[str, Any]:
+        staff, _ = await connect(f"/ws/console/{interview.pk}/", setup["interviewer"])
+        before, _ = await until(staff, lambda m: m["type"] == "state")
+        reply, _ = await request(staff, {"type": "regrade"}, 1)
+        card, _ = await until(
+            staff, lambda m: m["type"] == "event" and m["event"]["kind"] == "scorecard"
+        )
+        after, _ = await request(staff, {"type": "sync"}, 2)
+        await staff.disconnect()
+        return {"before": before, "reply": reply, "card": card, "after": after}
+
+    out = run(scenario)
+    assert out["before"]["interview"]["grading_stuck"] is True
+    assert out["reply"]["type"] == "regrade_requested"
+    assert out["reply"]["run"]["id"] == finished.pk  # the finished run is reused
+    assert out["after"]["interview"]["state"] == "graded"
+    assert out["after"]["interview"]["grading_stuck"] is False
+    assert out["after"]["scorecard"] is not None
+    interview.refresh_from_db()
+    assert interview.state == Interview.State.GRADED and interview.test_runs.count() == 1
+
+
+def test_the_candidate_is_not_told_whether_grading_is_stuck(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+    ended_with_errored_grading(interview)
+
+    async def scenario() -> dict:
+        comm, _ = await connect("/ws/room/", setup["candidate"])
+        state, _ = await until(comm, lambda m: m["type"] == "state")
+        await comm.disconnect()
+        return state
+
+    assert "grading_stuck" not in run(scenario)["interview"]
+
+
+def test_a_scorer_that_fails_at_the_end_is_shown_to_staff_not_lost(setup: dict[str, Any]) -> None:
+    # room-demo's rubric cannot be scored: End still ends, and the run says why.
+    interview = setup["interview"]
+    finished = ended_with_errored_grading(interview)
+    TestRun.objects.filter(pk=finished.pk).update(state=TestRun.State.PASSED, infra_error="")
+    from grading.services import grading_retry
+
+    run = grading_retry(interview=interview, requested_by="ivy")
+    assert run.state == TestRun.State.ERROR and "scoring failed" in run.infra_error
+    interview.refresh_from_db()
+    assert interview.state == Interview.State.ENDED

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from grading.services import grading_request
-from interviews.models import Interview
+from grading.services import grading_retry
+from interviews.models import IllegalTransition, Interview
 
 
 class Command(BaseCommand):
-    help = "Queue the hidden suite again for an interview whose grading the platform gave up on."
+    help = "Grade an ended interview again: its grading failed, or it was never graded (stuck)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("interview_id", type=int)
@@ -20,7 +20,8 @@ class Command(BaseCommand):
         interview = Interview.objects.filter(pk=options["interview_id"]).first()
         if interview is None:
             raise CommandError(f"no interview with id {options['interview_id']}")
-        if interview.state in {Interview.State.SCHEDULED, Interview.State.LIVE}:
-            raise CommandError(f"interview {interview.pk} is {interview.state}; end it first")
-        run = grading_request(interview=interview, requested_by="operator")
+        try:
+            run = grading_retry(interview=interview, requested_by="operator")
+        except IllegalTransition as exc:
+            raise CommandError(f"interview {interview.pk} ({interview.state}): {exc}") from exc
         self.stdout.write(f"hidden run {run.pk}: {run.state}")
