@@ -18,6 +18,7 @@ from typing import Any
 from rubrics.schema import Checker, Rubric, SchemaError, SchemaIssue, load_rubric, read_toml
 
 from .console_features import missing_features, offered
+from .live_scenarios import LiveScenario, load_scenarios
 
 DEFAULT_ROOT = Path(__file__).resolve().parent
 MANIFEST = "exercise.toml"
@@ -120,6 +121,8 @@ class Exercise:
     starter_max_overall: float = 60.0
     version_hash: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The exercise's own live-preview fault scenarios (exercise.toml [[scenarios]]).
+    scenarios: tuple[LiveScenario, ...] = ()
 
     def starter_files(self) -> Files:
         return read_tree(self.path / "starter")
@@ -188,7 +191,7 @@ def load(path: Path | str) -> Exercise:
     name = f"{path.name}/{MANIFEST}"
     data = read_toml(path / MANIFEST, name)
     ck = Checker(name)
-    ck.unknown(data, {"exercise", "app", "tests", "check", "pm", "tasks"}, "")
+    ck.unknown(data, {"exercise", "app", "tests", "check", "pm", "tasks", "scenarios"}, "")
 
     head = ck.get(data, "exercise", dict, "exercise", "an [exercise] table", default={})
     ck.unknown(
@@ -292,6 +295,7 @@ def load(path: Path | str) -> Exercise:
     )
 
     tasks = _load_tasks(ck, data)
+    scenarios = load_scenarios(ck, data)
     _check_pm_script(ck, pm_intro, pm_wrap, tasks)
 
     for folder in ("starter", "solution", "tests/visible", "tests/hidden"):
@@ -329,6 +333,7 @@ def load(path: Path | str) -> Exercise:
         wall_seconds=float(wall),
         starter_max_overall=float(starter_max),
         version_hash=exercise_hash(path, rubric_path),
+        scenarios=scenarios,
     )
 
 
