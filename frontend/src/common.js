@@ -61,9 +61,20 @@ export function exerciseText(html) {
 
 // ------------------------------------------------------------------ socket
 
+// A link can die without a close frame (Wi-Fi drops, a laptop sleeps, a proxy
+// forgets the connection): the browser then keeps saying "open" for minutes. A
+// ping every HEARTBEAT_MS whose pong does not come back within PONG_TIMEOUT_MS
+// declares the link dead, so "Reconnecting…" shows within about 7 s.
+const HEARTBEAT_MS = 2000;
+const PONG_TIMEOUT_MS = 4000;
+const CONNECT_TIMEOUT_MS = 5000;
+const BACKOFF_MIN_MS = 300;
+const BACKOFF_MAX_MS = 5000;
+
 /**
- * A websocket that reconnects with backoff and matches replies to requests by `seq`.
- * onOpen runs on every (re)connect; the server then sends the current state.
+ * A websocket that notices a dead link, reconnects with backoff and matches
+ * replies to requests by `seq`. onStatus("online") runs on every (re)connect;
+ * the server then sends the current state.
  */
 export class Socket {
   constructor(path, { onMessage, onStatus }) {
@@ -72,17 +83,25 @@ export class Socket {
     this.onStatus = onStatus;
     this.seq = 0;
     this.waiting = new Map();
-    this.backoff = 300;
+    this.backoff = BACKOFF_MIN_MS;
     this.stopped = false;
+    this.ping = null; // {seq, at} of the ping waiting for its pong
+    setInterval(() => this.heartbeat(), 500);
     this.connect();
   }
 
   connect() {
-    this.onStatus("connecting");
+    // After a loss every attempt is a reconnection: the page keeps saying so.
+    this.onStatus(this.everOnline ? "offline" : "connecting");
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    this.ping = null;
+    this.openedAt = null;
+    this.connectingSince = Date.now();
     ws.onopen = () => {
-      this.backoff = 300;
+      this.backoff = BACKOFF_MIN_MS;
+      this.openedAt = this.lastPingAt = Date.now();
+      this.everOnline = true;
       this.onStatus("online");
     };
     ws.onmessage = (e) => {
@@ -90,6 +109,10 @@ export class Socket {
       try {
         msg = JSON.parse(e.data);
       } catch {
+        return;
+      }
+      if (msg.type === "pong" && this.ping && msg.seq === this.ping.seq) {
+        this.ping = null;
         return;
       }
       if (typeof msg.seq === "number" && this.waiting.has(msg.seq)) {
@@ -100,27 +123,64 @@ export class Socket {
       }
       this.onMessage(msg);
     };
-    ws.onclose = (e) => {
-      for (const { resolve, timer } of this.waiting.values()) {
-        clearTimeout(timer);
-        resolve({ type: "error", code: "offline", message: "Connection lost; retrying." });
-      }
-      this.waiting.clear();
-      if (e.code === 4403) {
-        this.stopped = true;
-        this.onStatus("forbidden");
-        return;
-      }
-      this.onStatus("offline");
-      if (!this.stopped) {
-        setTimeout(() => this.connect(), this.backoff);
-        this.backoff = Math.min(this.backoff * 2, 4000);
-      }
-    };
+    ws.onclose = (e) => this.closed(ws, e.code);
+  }
+
+  /** The socket is gone (closed, or declared dead): tell everyone and try again. */
+  closed(ws, code) {
+    if (ws !== this.ws) return; // an older socket we already gave up on
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    this.ws = null;
+    this.ping = null;
+    for (const { resolve, timer } of this.waiting.values()) {
+      clearTimeout(timer);
+      resolve({ type: "error", code: "offline", message: "Connection lost; retrying." });
+    }
+    this.waiting.clear();
+    if (code === 4403) {
+      this.stopped = true;
+      this.onStatus("forbidden");
+      return;
+    }
+    this.onStatus("offline");
+    if (!this.stopped) {
+      // Jitter, so a restarted server is not hit by every browser at the same instant.
+      setTimeout(() => this.connect(), this.backoff * (0.75 + Math.random() / 2));
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  heartbeat() {
+    const ws = this.ws;
+    if (!ws) return;
+    const now = Date.now();
+    if (ws.readyState === WebSocket.CONNECTING && now - this.connectingSince > CONNECT_TIMEOUT_MS) {
+      this.giveUp(ws);
+      return;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (this.ping) {
+      if (now - this.ping.at > PONG_TIMEOUT_MS) this.giveUp(ws);
+      return;
+    }
+    if (now - this.lastPingAt >= HEARTBEAT_MS) {
+      this.lastPingAt = now;
+      this.ping = { seq: ++this.seq, at: now };
+      ws.send(JSON.stringify({ type: "ping", seq: this.ping.seq }));
+    }
+  }
+
+  giveUp(ws) {
+    try {
+      ws.close(4000, "no answer");
+    } catch {
+      // already closing
+    }
+    this.closed(ws, 4000);
   }
 
   get open() {
-    return this.ws && this.ws.readyState === WebSocket.OPEN;
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
   }
 
   /** Send and forget; returns the seq, or null when offline. */

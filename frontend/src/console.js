@@ -379,6 +379,5 @@ for (const tab of document.querySelectorAll(".console-side [role=tab]")) {
   });
 }
 
-setInterval(() => socket.open && socket.send({ type: "ping" }), 25000);
 setInterval(() => files.size && renderTree(), 2000);
 window.faultlineConsole = { files, runs, view };

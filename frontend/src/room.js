@@ -14,6 +14,9 @@ import {
 const cfg = config();
 const SEND_DEBOUNCE_MS = 150;
 const SEND_MAX_WAIT_MS = 400;
+const MAX_EDIT_FRAME_CHARS = 1000 * 1000;
+// A connected server that has not confirmed an edit in this long lost it: send it again.
+const SAVE_CONFIRM_MS = 15000;
 const CHECKPOINT_IDLE_MS = 1500;
 const storeKey = (path) => `faultline:pending:${cfg.interview}:${path}`;
 
@@ -39,10 +42,15 @@ const socket = new Socket(cfg.socket, {
     node.textContent = {
       online: "Connected",
       connecting: "Connecting…",
-      offline: "Offline — your changes are kept and will be saved when the connection returns",
+      offline: "Reconnecting…",
       forbidden: "This room is closed to you. Ask your interviewer for a new link.",
     }[status];
-    if (status !== "online") stateReceived = false;
+    node.title = status === "offline" ? "The connection is lost. Your changes are kept in this browser and saved when it returns." : "";
+    if (status !== "online") {
+      stateReceived = false;
+      // Their replies went with the connection: resend once the new state is in.
+      for (const f of files.values()) if (f.inflight) f.inflight.lost = true;
+    }
     renderSaveStatus();
   },
 });
@@ -83,6 +91,9 @@ function onState(state) {
     reconcile(f);
   }
   for (const path of [...files.keys()]) if (!seen.has(path)) removeFile(path);
+  // An edit sent on a connection that died and not stored (reconcile cleared
+  // those that were): send it again, from the text still kept here.
+  for (const f of files.values()) if (f.inflight && f.inflight.lost) f.inflight = null;
   renderTree();
   if (!active || !files.has(active)) {
     const first = [...files.keys()].find((p) => /main\.py$/.test(p)) || [...files.keys()][0];
@@ -184,6 +195,7 @@ function onSaved(msg) {
   f.version = msg.version;
   f.server = f.inflight.content;
   f.inflight = null;
+  f.lastRefusal = null;
   if (f.state.doc.toString() === f.server) {
     markClean(f);
     resolveSavedWaiters();
@@ -209,14 +221,49 @@ function onConflict(msg) {
   renderSaveStatus();
 }
 
+// Refusals the server lifts by itself after a moment: the edit is sent again.
+const TRANSIENT = new Set(["rate_limited", "timeout"]);
+const RETRY_REFUSED_MS = 2000;
+
+/**
+ * The server refused an edit (NUL, broken Unicode, too large, a limit, a bad
+ * path, too fast...). The text stays here, marked unsaved with the server's
+ * reason on the file, its tab and the save indicator; the next change to the
+ * file is sent again, and a transient refusal is retried by itself.
+ */
 function onError(msg) {
-  if (msg.path && files.has(msg.path)) {
-    const f = files.get(msg.path);
-    if (f.inflight && f.inflight.seq === msg.seq) f.inflight = null;
-    f.error = msg.message;
-    renderSaveStatus();
+  const f = [...files.values()].find((x) => x.inflight && x.inflight.seq === msg.seq);
+  const repeated = Boolean(f && f.lastRefusal === msg.message); // no toast per keystroke
+  if (f) {
+    f.inflight = null;
+    f.lastRefusal = msg.message;
+    setRefused(f, msg.message);
+    if (TRANSIENT.has(msg.code)) {
+      clearTimeout(f.retry);
+      f.retry = setTimeout(() => {
+        if (f.error !== msg.message) return;
+        f.error = null;
+        scheduleSend(f.path, 0);
+      }, RETRY_REFUSED_MS);
+    }
   }
-  if (msg.code !== "offline") toast(msg.message, "error");
+  if (msg.code !== "offline" && !repeated) toast(msg.message, "error");
+}
+
+function setRefused(f, reason) {
+  f.error = reason;
+  renderTree();
+  renderTabs();
+  renderSaveStatus();
+  settleSavedWaiters();
+}
+
+function clearRefused(f) {
+  if (!f.error) return;
+  f.error = null;
+  clearTimeout(f.retry);
+  renderTree();
+  renderTabs();
 }
 
 function onEvent(event) {
@@ -304,19 +351,18 @@ function onEditorUpdate(path, update) {
   f.state = update.state;
   const remote = update.transactions.some((t) => t.annotation(Transaction.remote));
   if (update.docChanged && !remote) {
-    const bytes = new TextEncoder().encode(update.state.doc.toString()).length;
-    if (bytes > limits.max_file_bytes) {
-      f.error = `${path} is ${Math.round(bytes / 1024)} KB; the limit is ${Math.round(limits.max_file_bytes / 1024)} KB per file. Make it smaller to keep saving.`;
-      renderSaveStatus();
-      return;
-    }
-    f.error = null;
     if (!f.dirty) {
       f.dirty = true;
       renderTree();
       renderTabs();
     }
-    writeStored(f);
+    writeStored(f); // kept here even when it cannot be sent
+    const bytes = new TextEncoder().encode(update.state.doc.toString()).length;
+    if (bytes > limits.max_file_bytes) {
+      setRefused(f, `${path} is ${Math.round(bytes / 1024)} KB; the limit is ${Math.round(limits.max_file_bytes / 1024)} KB per file. Make it smaller to keep saving.`);
+      return;
+    }
+    clearRefused(f);
     scheduleSend(path);
   }
   if (update.selectionSet || update.docChanged || update.focusChanged) sendPresenceSoon();
@@ -362,6 +408,11 @@ function sendFile(path, checkpointFlag) {
   const content = f.state.doc.toString();
   const flag = checkpointFlag || f.wantCheckpoint || false;
   if (!f.dirty && !flag) return;
+  // The server refuses frames over 1 MB unread (JSON escaping can grow a 256 KB file past it).
+  if (JSON.stringify(content).length > MAX_EDIT_FRAME_CHARS) {
+    setRefused(f, "This file holds too many special characters to be sent. Make it smaller to keep saving.");
+    return;
+  }
   const seq = socket.send({
     type: "edit",
     path,
@@ -372,7 +423,7 @@ function sendFile(path, checkpointFlag) {
   });
   if (seq === null) return;
   f.wantCheckpoint = false;
-  f.inflight = { seq, content };
+  f.inflight = { seq, content, at: Date.now() };
   writeStored(f);
   renderSaveStatus();
 }
@@ -384,23 +435,52 @@ function checkpoint(path) {
   if (f.dirty || f.inflight) sendFile(path, true);
 }
 
+const SAVE_WAIT_MS = 10000;
 let savedWaiters = [];
-function resolveSavedWaiters() {
-  if ([...files.values()].some((f) => f.dirty || f.inflight)) return;
-  for (const w of savedWaiters) w();
-  savedWaiters = [];
+
+/** Where saving stands: {ok: true}, {ok: false, message} when a file is refused, or null while pending. */
+function saveOutcome() {
+  const list = [...files.values()];
+  const refused = list.find((f) => f.error);
+  if (refused) {
+    return { ok: false, message: `${refused.path} is not saved: ${refused.error} Fix it, then try again.` };
+  }
+  if (list.some((f) => f.dirty || f.inflight)) return null;
+  return { ok: true };
 }
 
-/** Flush every pending edit and wait (up to 5 s) until the server has them all. */
+function settleSavedWaiters() {
+  const outcome = saveOutcome();
+  if (!outcome) return;
+  for (const w of savedWaiters) w(outcome);
+  savedWaiters = [];
+}
+const resolveSavedWaiters = settleSavedWaiters;
+
+/**
+ * Flush every pending edit and wait until the server has confirmed them all.
+ * Resolves {ok: false, message} when an edit is refused or not confirmed in
+ * time: Submit and Run never go ahead on code the server does not have.
+ */
 function allSaved() {
   for (const f of files.values()) if (f.dirty && !f.inflight) sendFile(f.path, true);
-  if (![...files.values()].some((f) => f.dirty || f.inflight)) return Promise.resolve(true);
+  const now = saveOutcome();
+  if (now) return Promise.resolve(now);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), 5000);
-    savedWaiters.push(() => {
+    const timer = setTimeout(() => {
+      savedWaiters = savedWaiters.filter((w) => w !== done);
+      resolve({
+        ok: false,
+        message: connected
+          ? "Your latest changes are not confirmed by the server yet. Try again in a moment."
+          : "You are offline: your latest changes are kept in this browser but not saved yet. Try again once the page says “All changes saved”.",
+      });
+    }, SAVE_WAIT_MS);
+    const done = (outcome) => {
       clearTimeout(timer);
-      resolve(true);
-    });
+      resolve(outcome);
+    };
+    savedWaiters.push(done);
   });
 }
 
@@ -460,9 +540,9 @@ function renderTabs() {
     const name = path.split("/").pop();
     const tab = el(
       "div",
-      { class: `tab${path === active ? " active" : ""}`, role: "tab", title: path, dataset: { path } },
+      { class: `tab${path === active ? " active" : ""}${f.error ? " refused" : ""}`, role: "tab", title: f.error ? `${path}: not saved — ${f.error}` : path, dataset: { path } },
       el("span", { class: "tab-name", text: name, onclick: () => openFile(path) }),
-      f.dirty ? el("span", { class: "dot", title: "saving" }) : null,
+      saveMark(f),
       el("button", {
         class: "tab-close",
         "aria-label": `close ${name}`,
@@ -505,18 +585,24 @@ function renderTree() {
       el(
         "li",
         {
-          class: `file${path === active ? " active" : ""}`,
+          class: `file${path === active ? " active" : ""}${f.error ? " refused" : ""}`,
           style: `padding-left:${8 + dirs.length * 14}px`,
           dataset: { path },
-          title: path,
+          title: f.error ? `${path}: not saved — ${f.error}` : path,
           onclick: () => openFile(path),
         },
         el("span", { text: parts[parts.length - 1] }),
-        f.dirty ? el("span", { class: "dot", title: "saving" }) : null,
+        saveMark(f),
       ),
     );
   }
   $("#file-count").textContent = `${files.size} / ${limits.max_files}`;
+}
+
+/** The file's mark in the tree and its tab: refused (with the reason), or saving. */
+function saveMark(f) {
+  if (f.error) return el("span", { class: "save-refused", "data-testid": "save-refused", title: `Not saved: ${f.error}`, text: "not saved" });
+  return f.dirty ? el("span", { class: "dot", title: "saving" }) : null;
 }
 
 function renderSaveStatus() {
@@ -524,8 +610,10 @@ function renderSaveStatus() {
   if (!node) return;
   const list = [...files.values()];
   const failing = list.find((f) => f.error);
+  node.title = "";
   if (failing) {
-    node.textContent = failing.error;
+    node.textContent = `Not saved — ${failing.path}: ${failing.error}`;
+    node.title = node.textContent;
     node.dataset.status = "error";
   } else if (!connected) {
     node.textContent = list.some((f) => f.dirty) ? "Unsaved changes kept in this browser" : "Offline";
@@ -554,7 +642,16 @@ function addTask(task, fresh) {
   );
   $("#tasks-empty").hidden = true;
   if (fresh) {
-    showPanel("tasks");
+    setInterval(() => {
+  if (!connected) return;
+  for (const f of files.values()) {
+    if (f.inflight && !f.inflight.lost && Date.now() - f.inflight.at > SAVE_CONFIRM_MS) {
+      f.inflight = null;
+      scheduleSend(f.path, 0);
+    }
+  }
+}, 1000);
+showPanel("tasks");
     list.lastChild.scrollIntoView({ block: "nearest" });
   }
 }
@@ -618,7 +715,11 @@ $("#run-tests").addEventListener("click", async () => {
   const button = $("#run-tests");
   button.disabled = true;
   try {
-    await allSaved();
+    const saved = await allSaved();
+    if (!saved.ok) {
+      toast(`Tests not run. ${saved.message}`, "error");
+      return;
+    }
     const reply = await socket.request({ type: "run" });
     if (reply.type === "run_requested") {
       mergeRun(runs, reply.run);
@@ -635,7 +736,12 @@ $("#run-tests").addEventListener("click", async () => {
 $("#submit").addEventListener("click", async () => {
   if (!window.confirm("Submit your work for grading now? You can keep working and submit again."))
     return;
-  await allSaved();
+  // Never "Submitted" on code the server does not have: wait for every save.
+  const saved = await allSaved();
+  if (!saved.ok) {
+    toast(`Not submitted. ${saved.message}`, "error");
+    return;
+  }
   const reply = await socket.request({ type: "submit" });
   if (reply.type === "submitted") {
     renderSubmission(reply.run);
@@ -675,6 +781,14 @@ window.addEventListener("beforeunload", (e) => {
   if ([...files.values()].some((f) => f.dirty)) e.preventDefault();
 });
 
-setInterval(() => socket.open && socket.send({ type: "ping" }), 25000);
+setInterval(() => {
+  if (!connected) return;
+  for (const f of files.values()) {
+    if (f.inflight && !f.inflight.lost && Date.now() - f.inflight.at > SAVE_CONFIRM_MS) {
+      f.inflight = null;
+      scheduleSend(f.path, 0);
+    }
+  }
+}, 1000);
 showPanel("tasks");
 window.faultlineRoom = { files, runs, allSaved, clock };

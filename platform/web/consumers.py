@@ -184,6 +184,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         seq = (request or {}).get("seq")
         if isinstance(seq, int):
             payload["seq"] = seq
+        path = (request or {}).get("path")
+        if payload.get("type") == "error" and (request or {}).get("type") == "edit":
+            # Every refusal of an edit names its file: the room marks that file unsaved.
+            if isinstance(path, str):
+                payload.setdefault("path", path[: services.MAX_PATH_CHARS])
         await self.send_json(payload)
 
     async def refuse(self, code: str, text: str, request: dict[str, Any] | None = None) -> None:

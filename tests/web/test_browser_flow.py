@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -30,6 +31,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
+    with running_server(tmp_path) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def running_server(tmp_path: Path) -> Iterator[str]:
+    """`manage.py serve` in embedded mode with interviewer ivy; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env.update(FAULTLINE_VAR_DIR=str(tmp_path / "var"), DEBUG="1")
     manage(env, "migrate", "--noinput")

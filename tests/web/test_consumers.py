@@ -318,6 +318,42 @@ def test_text_that_cannot_be_stored_is_refused_with_a_reason_and_nothing_changes
     assert not interview.events.filter(kind=TimelineEvent.Kind.MESSAGE).exists()
 
 
+def test_every_refusal_of_an_edit_names_its_file_and_request_and_a_later_edit_saves(
+    setup: dict[str, Any],
+) -> None:
+    """The room marks the refused file unsaved with the reason (issue 18): each needs both."""
+    from interviews.services import MAX_FILE_BYTES
+
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+    edit = {"type": "edit", "path": "app/main.py", "base_version": 1}
+    refused = {
+        "NUL": {**edit, "content": "a\x00b"},
+        "lone surrogate": {**edit, "content": "a\ud800b"},
+        "too large": {**edit, "content": "x" * (MAX_FILE_BYTES + 1)},
+        "bad path": {**edit, "path": "../etc/passwd", "content": "x"},
+        "malformed": {**edit, "base_version": "1", "content": "x"},
+    }
+
+    async def scenario() -> tuple[dict[str, dict], dict]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        replies = {}
+        for seq, (why, message) in enumerate(refused.items(), start=1):
+            replies[why] = (await request(cand, message, seq))[0]
+        saved = (await request(cand, {**edit, "content": "ab\n"}, 50))[0]
+        await cand.disconnect()
+        return replies, saved
+
+    replies, saved = run(scenario)
+    for seq, (why, reply) in enumerate(replies.items(), start=1):
+        assert reply["type"] == "error" and reply["message"], why
+        assert reply["seq"] == seq and reply["path"] == refused[why]["path"], why
+    assert "NUL character" in replies["NUL"]["message"]
+    assert "256 KB" in replies["too large"]["message"]
+    assert saved["type"] == "saved" and saved["version"] == 2
+
+
 def test_edit_events_are_coalesced_but_checkpoints_keep_the_latest_text(
     setup: dict[str, Any],
 ) -> None:
