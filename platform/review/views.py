@@ -80,7 +80,7 @@ def regrade(request: HttpRequest, pk: int) -> HttpResponse:
     interview = get_object_or_404(Interview, pk=pk)
     try:
         run = grading_retry(interview=interview, requested_by=request.user.get_username())
-    except IllegalTransition as exc:
+    except (IllegalTransition, ValueError) as exc:  # ValueError: a workspace over its limits
         messages.error(request, f"{interview.candidate_name}: {exc}")
         return redirect("review:list")
     interview.refresh_from_db(fields=["state"])

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from grading.selectors import stuck_interviews
 from interviews import services as interview_services
 from interviews.models import Interview
 from web import services
@@ -68,6 +69,9 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
     sections = [("Live", "live"), ("Upcoming", "upcoming"), ("Past", "past")]
     return {
         "form": form,
+        "stuck": set(
+            stuck_interviews().filter(interviewers=request.user).values_list("pk", flat=True)
+        ),
         "sections": [
             (
                 title,

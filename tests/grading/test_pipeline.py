@@ -75,16 +75,27 @@ def test_ending_the_interview_grades_the_starter_low(
     assert scorecard.test_run.infra_error == "", "a failing candidate is not an infra error"
 
 
+@pytest.mark.parametrize("ended_by", ["interviewer", "time box"])
 def test_submit_then_end_with_no_edit_in_between_grades_the_interview(
-    live_interview: Interview, add_metadata: Any
+    live_interview: Interview, add_metadata: Any, ended_by: str
 ) -> None:
     """Issue 18: End found the finished run of the same files and never graded the interview."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from interviews.services import interview_end
+    from interviews.tasks import end_overdue_interviews
 
     put_files(live_interview, add_metadata.solution_files())
     submitted = services.grading_request(interview=live_interview, requested_by="candidate")
     queue.wait_idle()
-    interview_end(interview=live_interview, actor="ivy")
+    if ended_by == "interviewer":
+        interview_end(interview=live_interview, actor="ivy")
+    else:
+        started = timezone.now() - timedelta(minutes=live_interview.duration_minutes + 1)
+        Interview.objects.filter(pk=live_interview.pk).update(started_at=started)
+        assert end_overdue_interviews() == [live_interview.pk]
     queue.wait_idle()
     live_interview.refresh_from_db()
     assert live_interview.state == Interview.State.GRADED

@@ -80,6 +80,18 @@ def test_dashboard_is_for_interviewers_and_lists_only_their_interviews(
         assert listed == (who == "interviewer")
 
 
+def test_the_dashboard_marks_an_ended_interview_nothing_grades(
+    clients: dict[str, Client], interview_and_token: tuple[Interview, str]
+) -> None:
+    interview, _ = interview_and_token
+    Interview.objects.filter(pk=interview.pk).update(state=Interview.State.ENDED)
+    page = clients["interviewer"].get("/interviews/").content.decode()
+    assert 'data-testid="grading-stuck"' in page
+    assert "grade again in the console" in page
+    other = clients["other_interviewer"].get("/interviews/").content.decode()
+    assert 'data-testid="grading-stuck"' not in other
+
+
 @pytest.mark.parametrize(
     ("who", "expected"),
     [
