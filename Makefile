@@ -4,47 +4,74 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# uv installs exactly what uv.lock pins (every transitive dependency, with its hashes);
+# it is bootstrapped with pip, itself pinned by hash, into var/uv.
+UV := var/uv/bin/uv
+UV_ENV := UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
+LOCK_HASH := $(shell cat uv.lock scripts/uv-requirements.txt | sha1sum | cut -c1-12)
+RUN_STAMP := $(VENV)/.installed-run-$(LOCK_HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(LOCK_HASH)
 
-.PHONY: help run test lint typecheck check pytest venv runtime image image-if-engine worker bench migrate demo clean
+.PHONY: help run test lint typecheck check check-pytest pytest venv venv-run lock system-packages \
+	doctor runtime image image-if-engine worker bench migrate demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-*; touch $@
+$(UV): scripts/uv-requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+		--require-hashes --no-deps --upgrade --target var/uv -r scripts/uv-requirements.txt
+	@touch $@
 
-venv: $(STAMP) ## create .venv with the pinned dependencies
+# --inexact: never removes what is there, so `make run` after `make test` keeps the dev tools.
+$(RUN_STAMP): uv.lock $(UV)
+	$(UV_ENV) $(UV) sync --frozen --inexact --no-dev --quiet
+	@rm -f $(VENV)/.installed-run-*; touch $@
 
-runtime: venv ## prepare the bubblewrap sandbox runtime (var/sandbox-runtime)
+$(DEV_STAMP): uv.lock $(UV)
+	$(UV_ENV) $(UV) sync --frozen --inexact --quiet
+	@rm -f $(VENV)/.installed-*; touch $@ $(RUN_STAMP)
+
+venv-run: $(if $(wildcard $(DEV_STAMP)),$(DEV_STAMP),$(RUN_STAMP))
+
+venv: $(DEV_STAMP) ## create .venv with the locked dependencies, dev tools included
+
+lock: $(UV) ## re-resolve uv.lock after editing the dependencies in pyproject.toml
+	$(UV_ENV) $(UV) lock
+
+system-packages: ## install the missing system packages (bubblewrap, gcc) with apt-get
+	@PYTHON=$(PYTHON) scripts/system_packages.sh
+
+# The backend the platform will use must work before anything is seeded or served.
+doctor: venv-run runtime
+	@$(PY) -m sandbox doctor --require $${SANDBOX_BACKEND:-bwrap}
+
+runtime: venv-run ## prepare the bubblewrap sandbox runtime (var/sandbox-runtime)
 	scripts/prepare_bwrap_runtime.sh
 
-image: venv ## build the Docker sandbox image locally (no registry needed)
+image: venv-run ## build the Docker sandbox image locally (no registry needed)
 	scripts/build_sandbox_image.sh
 
 # For make test and make run: the image too when a Docker engine answers (a no-op
 # when it is current), so `python -m sandbox exec --backend docker` works after
 # either; without one, or when it cannot be built, the docker tests skip here and
 # fail in CI, whose .ci/run builds it with `make image`.
-image-if-engine: venv
+image-if-engine: venv-run
 	@if docker info >/dev/null 2>&1; then \
 		scripts/build_sandbox_image.sh || echo "warning: sandbox image not built: docker sandbox tests will skip"; \
 	else echo "note: no Docker engine: docker sandbox tests skip (start dockerd, then make image)"; fi
 
-migrate: venv
+migrate: venv-run
 	$(PY) manage.py migrate --noinput
 
 demo: migrate ## load exercises and demo accounts, interviews, graded results
 	$(PY) manage.py sync_exercises --keep-going
 	$(PY) manage.py seed_demo
 
-run: runtime image-if-engine demo ## run Faultline on this machine (embedded mode, PORT=8000)
+run: system-packages image-if-engine doctor demo ## run Faultline on this machine (embedded mode, PORT=8000)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
 
-worker: venv ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
+worker: venv-run ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
 	$(VENV)/bin/celery -A faultline --workdir platform worker -l info -Q faultline --concurrency $${SANDBOX_SLOTS:-2}
 
 lint: venv ## ruff lint and format check

@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     doctor = sub.add_parser("doctor", help="list the backends and whether each is usable")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    doctor.add_argument(
+        "--require",
+        choices=BACKEND_NAMES,
+        default=None,
+        metavar="BACKEND",
+        help="exit 1 unless this backend is usable (what `make run` checks before serving)",
+    )
     ex = sub.add_parser("exec", help="run a command in a sandbox and print a JSON result")
     ex.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     ex.add_argument("--timeout", type=float, default=10.0, help="wall seconds (default 10)")
@@ -65,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _doctor(as_json: bool) -> int:
+def _doctor(as_json: bool, require: str | None = None) -> int:
     statuses = sandbox.doctor()
     default = load_config().default_backend
     if as_json:
@@ -75,6 +82,13 @@ def _doctor(as_json: bool) -> int:
             mark = "ok  " if st.available else "FAIL"
             tag = " (default)" if st.name == default else ""
             print(f"{mark} {st.name}{tag}: {st.detail}")
+    if require is not None:
+        wanted = next(st for st in statuses if st.name == require)
+        if not wanted.available:
+            # Gradings would only fail later, one "infrastructure error" at a time.
+            print(f"the {require} sandbox cannot run here: {wanted.detail}", file=sys.stderr)
+            return 1
+        return 0
     return 0 if any(st.available for st in statuses) else 1
 
 
@@ -123,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "doctor":
-            return _doctor(args.json)
+            return _doctor(args.json, args.require)
         if args.command == "exec":
             # Ctrl-C or a TERM stops the run the normal way: its cleanup runs, one line says so.
             signal.signal(signal.SIGINT, _interrupt)

@@ -171,6 +171,15 @@ def test_doctor_says_why_a_backend_is_unusable() -> None:
     assert bwrap["available"] is False and "prepare-runtime" in bwrap["detail"]
 
 
+def test_doctor_require_stops_on_the_backend_that_cannot_run(backend: str) -> None:
+    # What `make run` checks before it seeds or serves anything.
+    assert cli("doctor", "--require", backend).returncode == 0
+    proc = cli("doctor", "--require", "bwrap", env={"FAULTLINE_SANDBOX_RUNTIME": "/nonexistent"})
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "the bwrap sandbox cannot run here" in proc.stderr
+    assert "prepare-runtime" in proc.stderr
+
+
 @pytest.mark.parametrize("variable", ["FAULTLINE_SANDBOX_DOCKER_RUNTIME", "SANDBOX_DOCKER_RUNTIME"])
 def test_a_docker_runtime_the_engine_lacks_is_named_before_anything_runs(variable: str) -> None:
     # SANDBOX_DOCKER_RUNTIME is what an operator sets for the platform (README).
