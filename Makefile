@@ -12,11 +12,12 @@ LOCK_HASH := $(shell cat uv.lock scripts/uv-requirements.txt | sha1sum | cut -c1
 RUN_STAMP := $(VENV)/.installed-run-$(LOCK_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(LOCK_HASH)
 
-.PHONY: help run test lint typecheck check check-pytest pytest venv venv-run lock system-packages \
-	doctor runtime image image-if-engine worker bench migrate demo clean
+.PHONY: help run test lint typecheck check pytest pytest-embedded pytest-production \
+	check-exercises check-exercises-bwrap check-exercises-docker venv venv-run lock \
+	system-packages doctor runtime image image-if-engine worker bench migrate demo clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
 
 $(UV): scripts/uv-requirements.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
@@ -68,8 +69,8 @@ demo: migrate ## load exercises and demo accounts, interviews, graded results
 	$(PY) manage.py sync_exercises --keep-going
 	$(PY) manage.py seed_demo
 
-run: system-packages image-if-engine doctor demo ## run Faultline on this machine (embedded mode, PORT=8000)
-	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
+run: system-packages image-if-engine doctor ## run Faultline on this machine (embedded mode, PORT=8000)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --demo --port $(PORT)
 
 worker: venv-run ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
 	$(VENV)/bin/celery -A faultline --workdir platform worker -l info -Q faultline --concurrency $${SANDBOX_SLOTS:-2}
@@ -81,17 +82,47 @@ lint: venv ## ruff lint and format check
 typecheck: venv ## mypy
 	$(VENV)/bin/mypy platform sandbox rubrics exercises manage.py
 
+# Both cores: pytest-xdist runs the embedded pass in JOBS worker processes (each has
+# its own SQLite test database; sandboxes, ports and temporary folders are per run).
+# The production pass is five tests around one Celery worker each: one process.
+JOBS ?= 2
+PYTEST := $(VENV)/bin/pytest
 # Two passes: embedded settings (SQLite, in-process), then production settings
 # against the machine's PostgreSQL and Redis with real Celery worker processes.
 PROD_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/faultline} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} SECRET_KEY=test-only-secret \
 	SANDBOX_BACKEND=$${TEST_PROD_SANDBOX:-docker}
 
-pytest: venv runtime image-if-engine
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(PROD_ENV) $(VENV)/bin/pytest -m production $(PYTEST_ARGS)
+pytest-embedded: venv runtime image-if-engine
+	$(PYTEST) -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
-test: lint typecheck pytest ## everything the project checks: ruff, mypy, pytest
+pytest-production: venv runtime image-if-engine
+	$(PROD_ENV) $(PYTEST) -p no:xdist -m production $(PYTEST_ARGS)
+
+pytest: pytest-embedded pytest-production ## both pytest passes (PYTEST_ARGS=... adds options)
+
+# Every exercise, fair and sharp, on each backend: the reference passes every hidden
+# test on each of 10 seeded runs; the starter and each mutant (deterministic) run once.
+CHECK_JOBS ?= 2
+CHECK_EXERCISES := $(PY) manage.py check_exercise --all --repeat 10 --jobs $(CHECK_JOBS)
+
+check-exercises-bwrap: venv runtime
+	$(CHECK_EXERCISES) --backend bwrap
+
+check-exercises-docker: venv image-if-engine
+	@if docker info >/dev/null 2>&1 || [ -n "$$FAULTLINE_REQUIRE_SERVICES" ]; then \
+		echo "$(CHECK_EXERCISES) --backend docker"; $(CHECK_EXERCISES) --backend docker; \
+	else echo "note: no Docker engine: exercises not checked on the docker backend"; fi
+
+check-exercises: check-exercises-bwrap check-exercises-docker ## prove every exercise fair and sharp, both backends
+
+test: lint typecheck pytest check-exercises ## everything the project checks: ruff, mypy, pytest, exercises
+
+# The everyday subset: no Docker, no browser, nothing slow (under 2 minutes).
+CHECK_TESTS := -m "not slow and not browser and not integration" -k "not docker"
+
+check: lint typecheck venv runtime ## ruff, mypy and the fast suites (no Docker, no browser)
+	$(PYTEST) -n $(JOBS) --dist worksteal -q $(CHECK_TESTS) $(PYTEST_ARGS)
 
 bench: runtime ## print the benchmark numbers
 	$(PY) benchmarks/sandbox_bench.py

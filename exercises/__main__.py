@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rubrics import SchemaError
@@ -32,7 +33,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     return check_main(
-        args.slugs, all_=args.all, repeat=args.repeat, backend=args.backend, root=args.root
+        args.slugs,
+        all_=args.all,
+        repeat=args.repeat,
+        backend=args.backend,
+        root=args.root,
+        jobs=args.jobs,
     )
 
 
@@ -44,6 +50,7 @@ def check_main(
     backend: str | None = None,
     root: Path | str = catalog.DEFAULT_ROOT,
     out: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> int:
     """What `check` / `manage.py check_exercise` does; returns the exit status."""
     if not slugs and not all_:
@@ -57,14 +64,50 @@ def check_main(
     except KeyError as exc:
         out(str(exc.args[0]))
         return 2
-    ok = True
-    for ex in exercises:
+    if jobs <= 1 or len(exercises) <= 1:
+        ok = True
+        for ex in exercises:
+            try:
+                ok = check_exercise(ex, repeat=repeat, backend=backend, out=out).ok and ok
+            except RunnerError as exc:
+                out(f"infrastructure failure: {exc}")
+                return 3
+        return 0 if ok else 1
+    return _check_concurrently(exercises, repeat=repeat, backend=backend, jobs=jobs, out=out)
+
+
+def _check_concurrently(
+    exercises: Sequence[catalog.Exercise],
+    *,
+    repeat: int,
+    backend: str | None,
+    jobs: int,
+    out: Callable[[str], None],
+) -> int:
+    """Check `jobs` exercises at a time; each one's lines are printed together, in order.
+
+    A check mostly waits on its sandboxes (apps starting, faults timing out), so
+    several at once use the machine's cores that one leaves idle.
+    """
+
+    def one(ex: catalog.Exercise) -> tuple[list[str], bool | None]:
+        lines: list[str] = []
         try:
-            ok = check_exercise(ex, repeat=repeat, backend=backend, out=out).ok and ok
+            return lines, check_exercise(ex, repeat=repeat, backend=backend, out=lines.append).ok
         except RunnerError as exc:
-            out(f"infrastructure failure: {exc}")
-            return 3
-    return 0 if ok else 1
+            lines.append(f"infrastructure failure: {exc}")
+            return lines, None
+
+    verdicts = []
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="check") as pool:
+        # In catalog order: each block as soon as it and those before it are done.
+        for lines, ok in pool.map(one, exercises):
+            for line in lines:
+                out(line)
+            verdicts.append(ok)
+    if None in verdicts:
+        return 3
+    return 0 if all(verdicts) else 1
 
 
 def grade_main(
@@ -109,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--all", action="store_true")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--backend", default=None)
+    p.add_argument("--jobs", type=int, default=1, help="exercises checked at once")
     p.set_defaults(func=cmd_check)
     g = sub.add_parser("grade", help="grade a directory of candidate files")
     g.add_argument("--exercise", required=True)

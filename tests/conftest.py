@@ -39,6 +39,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # Every persona and demo user gets a password; the default hasher costs ~0.3 s
+    # for each (more on a loaded machine), which was most of many tests' set-up.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def personas(db: Any) -> dict[str, Any]:
     """An interviewer, a hiring manager and an outsider (staff with no role)."""

@@ -1,4 +1,5 @@
-"""`manage.py serve` as `make run` uses it: serves /healthz, prints the way in, stops on Ctrl-C."""
+"""`manage.py serve --demo` as `make run` uses it: loads the demo, grades it, serves /healthz,
+prints the way in, stops on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.live_server import free_port, manage
+from tests.live_server import free_port
 from tests.requirements import require_bwrap
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # the demo gradings run in the sandbox first
 def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     require_bwrap()
     env = {
@@ -25,12 +28,9 @@ def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
     }
     env.update({"FAULTLINE_VAR_DIR": str(tmp_path), "DEBUG": "1"})
-    manage(env, "migrate", "--noinput")
-    manage(env, "sync_exercises", "--keep-going")
-    manage(env, "seed_demo", "--skip-grading")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
+        [sys.executable, str(ROOT / "manage.py"), "serve", "--demo", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -38,7 +38,7 @@ def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
     )
     try:
         body = None
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # the demo gradings run first
         while time.monotonic() < deadline:
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
@@ -58,4 +58,6 @@ def test_serve_answers_healthz_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
     assert proc.returncode == 0, output
     assert f"http://localhost:{port}/" in output
     assert "password: faultline-demo" in output
+    # The demo's gradings ran in the sandbox and reached a scorecard.
+    assert "graded demo interviews: ['Riley Reference: graded', 'Morgan Mutant: graded']" in output
     assert f"http://localhost:{port}/i/" in output, "the candidate invite link is printed"

@@ -83,9 +83,3 @@ def candidate_client(token: str) -> Client:
     response = client.post(f"/i/{token}")
     assert response.status_code == 302 and response["Location"] == "/room/"
     return client
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; the default hasher costs ~0.3 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from faultline.preflight import PreflightError, run_all
@@ -44,12 +45,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="first migrate, load the exercises and the demo data (what `make run` does)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             run_all()
         except PreflightError as exc:
             raise CommandError(str(exc)) from exc
+        if options["demo"]:
+            # In this process: three more Django start-ups would double a warm `make run`.
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("sync_exercises", keep_going=True)
+            call_command("seed_demo")
         host, port = options["host"], options["port"]
         base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"  # noqa: S104
         mode = "embedded" if settings.EMBEDDED else "production"

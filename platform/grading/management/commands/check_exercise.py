@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend", choices=["bwrap", "docker"], default=None, help="sandbox backend"
         )
+        parser.add_argument(
+            "--jobs", type=int, default=1, help="exercises checked at once (default 1)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = check_main(
@@ -33,6 +36,7 @@ class Command(BaseCommand):
             backend=options["backend"] or settings.SANDBOX_BACKEND,
             root=settings.EXERCISES_DIR,
             out=lambda line: self.stdout.write(line),
+            jobs=options["jobs"],
         )
         if status:
             sys.exit(status)
