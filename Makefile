@@ -75,7 +75,8 @@ run: system-packages image-if-engine doctor ## run Faultline on this machine (em
 worker: venv-run ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
 	$(VENV)/bin/celery -A faultline --workdir platform worker -l info -Q faultline --concurrency $${SANDBOX_SLOTS:-2}
 
-lint: venv ## ruff lint and format check
+lint: venv ## ruff lint and format check, and uv.lock up to date with pyproject.toml
+	@$(UV_ENV) $(UV) lock --check --quiet || { echo "uv.lock is out of date: run make lock"; exit 1; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
