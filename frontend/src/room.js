@@ -183,6 +183,8 @@ function writeStored(f) {
 
 function markClean(f) {
   f.dirty = false;
+  f.error = null; // the text here is the server's: nothing is refused any more
+  clearTimeout(f.retry);
   localStorage.removeItem(storeKey(f.path));
   renderTree();
   renderTabs();
