@@ -14,7 +14,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(LOCK_HASH)
 
 .PHONY: help run test lint typecheck check pytest pytest-embedded pytest-production \
 	check-exercises check-exercises-bwrap check-exercises-docker venv venv-run lock \
-	system-packages doctor runtime image image-if-engine worker bench migrate demo clean
+	as-root system-packages doctor runtime image image-if-engine worker bench migrate demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-22s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ lock: $(UV) ## re-resolve uv.lock after editing the dependencies in pyproject.to
 system-packages: ## install the missing system packages (bubblewrap, gcc) with apt-get
 	@PYTHON=$(PYTHON) scripts/system_packages.sh
 
+# Before anything else: the bubblewrap sandbox creates cgroups and switches uids.
+as-root:
+	@if [ "$$(id -u)" != 0 ] && [ "$${SANDBOX_BACKEND:-bwrap}" = bwrap ]; then \
+		echo "make run needs root for the bubblewrap sandbox (cgroups, candidate uids): run \`sudo make run\`" >&2; \
+		exit 1; fi
+
 # The backend the platform will use must work before anything is seeded or served.
 doctor: venv-run runtime
 	@$(PY) -m sandbox doctor --require $${SANDBOX_BACKEND:-bwrap}
@@ -69,7 +75,7 @@ demo: migrate ## load exercises and demo accounts, interviews, graded results
 	$(PY) manage.py sync_exercises --keep-going
 	$(PY) manage.py seed_demo
 
-run: system-packages image-if-engine doctor ## run Faultline on this machine (embedded mode, PORT=8000)
+run: as-root system-packages image-if-engine doctor ## run Faultline on this machine (embedded mode, PORT=8000)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --demo --port $(PORT)
 
 worker: venv-run ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
