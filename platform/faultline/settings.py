@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "grading",
     "review",
     "web",
+    "preview",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,18 @@ SANDBOX_BACKEND = env_choice("SANDBOX_BACKEND", ("bwrap", "docker"), "bwrap")
 # How many sandboxes one worker (or the embedded server) runs at once.
 SANDBOX_SLOTS = env_int("SANDBOX_SLOTS", 2, minimum=1)
 # Runs a candidate may start per minute, per interview.
+# The live preview (platform/preview): the candidate's app, served on its own origin so
+# its HTML and JavaScript never run on the platform's. Port 0: the platform's port + 1.
+PREVIEW_PORT = env_int("FAULTLINE_PREVIEW_PORT", 0, minimum=0)
+# The preview origin as browsers reach it: a host other than the platform's (cookies
+# are per host, not per port); *.localhost resolves to this machine in browsers.
+# Unset: http://preview.localhost:<preview port>, filled in by `manage.py serve`.
+PREVIEW_ORIGIN = (env_str("FAULTLINE_PREVIEW_ORIGIN") or "").rstrip("/")
+# Live sessions this web process runs at once (each is two sandbox parties).
+LIVE_SESSIONS = env_int("FAULTLINE_LIVE_SESSIONS", 4, minimum=1)
+# A live session nobody looked at for this long is stopped (it starts again on demand).
+LIVE_IDLE_MINUTES = env_int("FAULTLINE_LIVE_IDLE_MINUTES", 10, minimum=1)
+
 RUNS_PER_MINUTE = env_int("RUNS_PER_MINUTE", 6, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [

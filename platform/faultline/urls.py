@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("review/", include("review.urls")),
+    path("", include("preview.urls")),
     path("", include("web.urls")),
 ]

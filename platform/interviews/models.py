@@ -228,6 +228,7 @@ class TimelineEvent(models.Model):
         MESSAGE = "message"
         NOTE = "note"
         FAULT = "fault"
+        LIVE = "live"  # the live preview's app: started, crashed, failed, stopped
         RATING = "rating"
         GRADED = "graded"
         DECISION = "decision"

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Length
 from django.utils import timezone
+from preview.manager import workspace_changed
 
 from interviews import events
 from interviews.exercise_markdown import markdown_html
@@ -404,6 +405,7 @@ def workspace_save(
                     f"{MAX_TOTAL_BYTES // 1024} KB. The last change was not saved."
                 )
         version = base_version + 1
+        workspace_changed(interview.pk)  # the live preview restarts the app
         if _checkpoints.due(interview.pk, path, checkpoint):
             events.record(
                 interview,
@@ -432,6 +434,7 @@ def workspace_create(*, interview: Interview, path: Any) -> SavedFile:
                 "Delete one before creating another."
             )
         f = WorkspaceFile.objects.create(interview=interview, path=path, content="")
+        workspace_changed(interview.pk)
         events.record(
             interview,
             TimelineEvent.Kind.FILE_CREATED,
@@ -449,6 +452,7 @@ def workspace_delete(*, interview: Interview, path: Any) -> str:
         deleted, _ = interview.files.filter(path=path).delete()
         if not deleted:
             raise RoomError(f"{path} does not exist.")
+        workspace_changed(interview.pk)
         events.record(
             interview,
             TimelineEvent.Kind.FILE_DELETED,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -73,13 +78,78 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop.")
         if not settings.CELERY_BROKER_URL:
             _start_interview_timer()
-        # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, lets open
-        # requests finish, closes websockets and returns.
-        uvicorn.run(
-            "faultline.asgi:application",
-            host=host,
-            port=port,
-            log_level="info",
-            lifespan="off",
-            ws_max_size=1024 * 1024,
+        preview = _preview_socket(host, settings.PREVIEW_PORT or port + 1)
+        if isinstance(preview, str):
+            self.stdout.write(f"  preview: OFF ({preview})")
+        else:
+            preview_port = preview.getsockname()[1]
+            if not settings.PREVIEW_ORIGIN:
+                settings.PREVIEW_ORIGIN = f"http://preview.localhost:{preview_port}"
+            self.stdout.write(f"  preview: {settings.PREVIEW_ORIGIN}/ (port {preview_port})")
+        serve(host, port, preview if not isinstance(preview, str) else None)
+
+
+def _preview_socket(host: str, port: int) -> socket.socket | str:
+    """The preview origin's listening socket, or why there is none: the platform serves
+    without previews rather than not at all when that port is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        return f"port {port}: {exc.strerror}; set FAULTLINE_PREVIEW_PORT"
+    sock.listen(128)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    # Signals are taken by serve() for both servers at once (uvicorn's own handler
+    # would stop only the server that installed it last).
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve(host: str, port: int, preview: socket.socket | None) -> None:
+    """The platform on `port` and the preview origin on `preview` (a bound socket), in one process:
+    the process that runs the live sessions is the one that reaches their sockets."""
+    servers = [
+        _Server(
+            uvicorn.Config(
+                "faultline.asgi:application", host=host, port=port, log_level="info",
+                lifespan="off", ws_max_size=1024 * 1024,
+            )
         )
+    ]  # fmt: skip
+    if preview is not None:
+        servers.append(
+            _Server(
+                uvicorn.Config("preview.proxy:application", log_level="warning", lifespan="off")
+            )
+        )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            for server in servers:
+                if server.should_exit:
+                    server.force_exit = True
+                server.should_exit = True
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop)
+        await asyncio.gather(
+            servers[0].serve(),
+            *(server.serve(sockets=[preview]) for server in servers[1:] if preview is not None),
+        )
+
+    try:
+        asyncio.run(main())
+    finally:
+        from preview.manager import current
+
+        running = current()
+        if running is not None:
+            running.stop_all()

@@ -1,0 +1,278 @@
+"""The live preview through the platform: a real live session (both backends) of a real
+exercise, its preview origin served by the proxy on its own port, the console's
+switchboard and request log, the room's log, restarts on save, capacity, timeline."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from django.test import Client
+from preview import manager as live_manager
+from preview import proxy, services
+from preview.tokens import Viewer, token_for
+
+import sandbox
+from exercises import catalog
+from interviews import services as interview_services
+from interviews.models import Exercise, Interview, TimelineEvent
+from tests.live_server import free_port
+from tests.requirements import missing, require_bwrap, require_docker
+from web import services as web_services
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+MARKER = "Faultline-preview-marker-7"
+
+
+@pytest.fixture(params=["bwrap", "docker"])
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    require_bwrap() if name == "bwrap" else require_docker()
+    status = sandbox.get_backend(name).status()
+    if not status.available:
+        missing(f"sandbox backend {name}: {status.detail}")
+    return name
+
+
+@pytest.fixture
+def live(backend: str, settings: Any) -> Iterator[live_manager.LiveManager]:
+    made = live_manager.LiveManager(
+        capacity=1,
+        idle_seconds=600,
+        backend=backend,
+        files_of=services.workspace_bytes,
+        slug_of=services.exercise_slug,
+        on_event=services.live_event_record,
+        still_live=services.interview_is_live,
+    )
+    old = live_manager.set_manager(made)
+    try:
+        yield made
+    finally:
+        made.stop_all()
+        live_manager.set_manager(old)
+
+
+@pytest.fixture
+def origin(settings: Any) -> Iterator[tuple[int, str]]:
+    """The preview origin's proxy on its own port, as `manage.py serve` runs it."""
+    port = free_port()
+    settings.PREVIEW_ORIGIN = f"http://preview.localhost:{port}"
+    server = uvicorn.Server(
+        uvicorn.Config(proxy.application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield port, f"preview.localhost:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def start_interview(personas: dict[str, Any], name: str = "Cara") -> tuple[Interview, int]:
+    spec = catalog.find("cancellation")
+    exercise, _ = Exercise.objects.get_or_create(
+        slug="cancellation",
+        defaults={"title": spec.title, "version_hash": spec.version_hash, "manifest": {}},
+    )
+    files = {path: data.decode() for path, data in spec.solution_files().items()}
+    interview, token = interview_services.interview_create(
+        exercise=exercise,
+        candidate_name=name,
+        candidate_email=f"{name.lower()}@example.com",
+        interviewers=[personas["interviewer"]],
+        created_by=personas["interviewer"],
+        starter_files=files,
+    )
+    invite = interview_services.invite_redeem(token=token)
+    assert invite.pk == interview.pk
+    interview = interview_services.interview_start(interview=interview, actor="ivy")
+    invite_id = interview.invites.get().pk  # type: ignore[attr-defined]
+    return interview, invite_id
+
+
+def staff_client(personas: dict[str, Any], who: str = "interviewer") -> Client:
+    client = Client()
+    client.force_login(personas[who])
+    return client
+
+
+def wait_running(live: live_manager.LiveManager, interview: Interview) -> None:
+    status = live.ensure(interview.pk).session.wait_settled(timeout=60)
+    assert status.state == "running", status.detail
+
+
+def request(
+    port: int, host: str, method: str, path: str, *, cookie: str = "", body: Any = None
+) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Host": host}
+    if cookie:
+        headers["Cookie"] = cookie
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    return conn.getresponse()
+
+
+def enter(port: int, host: str, viewer: Viewer) -> str:
+    response = request(port, host, "GET", f"/_faultline/enter?t={token_for(viewer)}")
+    assert response.status == 303
+    cookie = response.getheader("set-cookie") or ""
+    assert "HttpOnly" in cookie
+    return cookie.split(";", 1)[0]
+
+
+def test_the_candidate_and_the_interviewers_see_the_app_and_no_one_else(
+    live: live_manager.LiveManager, origin: tuple[int, str], personas: dict[str, Any]
+) -> None:
+    port, host = origin
+    interview, invite_id = start_interview(personas)
+    wait_running(live, interview)
+    for viewer in (
+        Viewer(interview.pk, invite_id=invite_id),
+        Viewer(interview.pk, user_id=personas["interviewer"].pk),
+    ):
+        page = request(port, host, "GET", "/", cookie=enter(port, host, viewer))
+        assert page.status == 200
+        assert "<html" in page.read().decode().lower()
+    # The outsider and the hiring manager are no interviewers of it: no token opens it.
+    for who in ("outsider", "hiring_manager"):
+        viewer = Viewer(interview.pk, user_id=personas[who].pk)
+        refused = request(port, host, "GET", f"/_faultline/enter?t={token_for(viewer)}")
+        assert refused.status == 403
+        assert (
+            staff_client(personas, who).get(f"/interviews/{interview.pk}/live").status_code == 403
+        )
+    # No cookie, a forged one, or another host (DNS rebinding): refused.
+    assert request(port, host, "GET", "/").status == 403
+    assert request(port, host, "GET", "/", cookie="faultline_preview=forged").status == 403
+    cookie = enter(port, host, Viewer(interview.pk, invite_id=invite_id))
+    assert request(port, f"127.0.0.1:{port}", "GET", "/", cookie=cookie).status == 400
+    # Once the interview ends, the same cookie opens nothing.
+    interview_services.interview_end(interview=interview, actor="ivy")
+    time.sleep(proxy.RECHECK_SECONDS)
+    assert request(port, host, "GET", "/", cookie=cookie).status == 403
+
+
+def test_the_console_switches_faults_and_sees_a_closed_preview_cancel_upstream(
+    live: live_manager.LiveManager, origin: tuple[int, str], personas: dict[str, Any]
+) -> None:
+    port, host = origin
+    interview, _ = start_interview(personas)
+    wait_running(live, interview)
+    console = staff_client(personas)
+    pane = console.get(f"/interviews/{interview.pk}/live").json()
+    assert pane["state"] == "running"
+    names = [s["name"] for s in pane["switchboard"]["scenarios"]]
+    assert "slow" in names and "long-answer" in names
+    switched = console.post(
+        f"/interviews/{interview.pk}/live/scenario",
+        {"name": "long-answer"},
+        content_type="application/json",
+    )
+    assert switched.status_code == 200 and switched.json()["scenario"] == "long-answer"
+    fault = TimelineEvent.objects.get(interview=interview, kind="fault")
+    assert fault.audience == "staff" and fault.data["scenario"] == "long-answer"
+    # The candidate's page asks; the answer streams through the proxy; the tab closes.
+    cookie = enter(port, host, Viewer(interview.pk, user_id=personas["interviewer"].pk))
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        body = json.dumps({"question": "what reduces hallucination?"}).encode()
+        sock.sendall(
+            b"POST /api/answers HTTP/1.1\r\nHost: " + host.encode() + b"\r\nCookie: "
+            + cookie.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body
+        )  # fmt: skip
+        seen = b""
+        while b"event: token" not in seen:
+            chunk = sock.recv(4096)
+            assert chunk, f"the stream ended before a token: {seen[-500:]!r}"
+            seen += chunk
+    deadline = time.monotonic() + 30
+    while True:
+        requests = console.get(f"/interviews/{interview.pk}/live").json()["requests"]
+        latest = {e["request"]["id"]: e["request"] for e in requests}
+        if any(r["stream"] and r["cancelled"] for r in latest.values()):
+            break
+        assert time.monotonic() < deadline, f"no cancelled call in the log: {latest}"
+        time.sleep(0.1)
+    # An unknown scenario is refused naming the known ones; the outsider cannot switch.
+    bad = console.post(
+        f"/interviews/{interview.pk}/live/scenario",
+        {"name": "nope"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "long-answer" in bad.json()["error"]
+    outsider = staff_client(personas, "outsider").post(
+        f"/interviews/{interview.pk}/live/scenario",
+        {"name": "slow"},
+        content_type="application/json",
+    )
+    assert outsider.status_code == 403
+
+
+def test_saving_a_file_restarts_the_app_and_the_preview_serves_the_new_code(
+    live: live_manager.LiveManager, origin: tuple[int, str], personas: dict[str, Any]
+) -> None:
+    port, host = origin
+    interview, invite_id = start_interview(personas)
+    wait_running(live, interview)
+    cookie = enter(port, host, Viewer(interview.pk, invite_id=invite_id))
+    index = interview.files.get(path="static/index.html")
+    web_services.workspace_save(
+        interview=interview,
+        path="static/index.html",
+        base_version=index.version,
+        content=index.content.replace("</body>", f"<p>{MARKER}</p></body>"),
+    )
+    deadline = time.monotonic() + 60
+    while MARKER not in request(port, host, "GET", "/", cookie=cookie).read().decode():
+        assert time.monotonic() < deadline, "the preview never served the saved file"
+        time.sleep(0.1)
+    # The restart and the app's start are on the timeline and in the room's log.
+    states = [
+        e.data["state"] for e in TimelineEvent.objects.filter(interview=interview, kind="live")
+    ]
+    assert states.count("running") >= 2
+    room = Client()
+    session = room.session
+    session["candidate_invite"] = invite_id
+    session.save()
+    logs = room.get("/room/live").json()["logs"]
+    assert any("answered /healthz" in line["text"] for line in logs)
+    assert "switchboard" not in room.get("/room/live").json()
+
+
+def test_a_full_server_says_so_instead_of_starting_another(
+    live: live_manager.LiveManager, personas: dict[str, Any], settings: Any
+) -> None:
+    settings.PREVIEW_ORIGIN = "http://preview.localhost:8001"
+    first, _ = start_interview(personas, "Cara")
+    second, _ = start_interview(personas, "Dan")
+    live.ensure(first.pk)
+    pane = staff_client(personas).get(f"/interviews/{second.pk}/live").json()
+    assert pane["state"] == "unavailable"
+    assert "All 1 live previews of this server are in use" in pane["detail"]
+    assert live.running() == [first.pk]
+
+
+def test_platform_cookies_never_reach_the_app_and_its_cookies_stay_on_its_host() -> None:
+    forwarded = proxy._forwarded_cookies(
+        b"sessionid=SECRET; csrftoken=T; faultline_preview=P; theme=dark"
+    )
+    assert forwarded == b"theme=dark"
+    headers = proxy._response_headers(
+        [(b"Set-Cookie", b"sessionid=evil; Domain=localhost; Path=/"), (b"Connection", b"close")]
+    )
+    assert headers == [(b"set-cookie", b"sessionid=evil; Path=/")]
