@@ -2,20 +2,22 @@
 
 Issue 18: a paste holding a NUL character left the page saying "Saving…" for
 good, blocked every later save of that file, and Submit still said
-"Submitted"; with a dead connection the page kept saying "Connected".
+"Submitted"; with a dead connection the page kept saying "Connected"; an
+interview ended with nothing grading it stayed "Ended" with no way out.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS
+from tests.live_server import CHROMIUM_ARGS, manage
 from tests.requirements import require_bwrap, require_chromium
-from tests.web.test_browser_flow import PASSWORD, running_server
+from tests.web.test_browser_flow import PASSWORD, running_server, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SIZE = {"width": 1440, "height": 900}
@@ -23,8 +25,13 @@ TYPED_AFTER = "2  # typed on after the paste"
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_server(tmp_path_factory.mktemp("edits-server")) as url:
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("edits-server")
+
+
+@pytest.fixture(scope="module")
+def base(server_dir: Path) -> Iterator[str]:
+    with running_server(server_dir) as url:
         yield url
 
 
@@ -176,3 +183,31 @@ def test_a_dead_link_shows_reconnecting_and_the_kept_edit_is_saved_after(
     expect(status).to_have_text("All changes saved")
     expect(viewer).to_contain_text("during = 2  # typed while the link was dead")
     assert len(sockets) >= 2, "the page opened a new connection"
+
+
+def test_the_console_offers_grade_again_for_an_ended_interview_nothing_grades(
+    browser: Any, base: str, server_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    staff, _, _ = live_room(browser, base, "Enda Stuck")
+    pk = int(re.search(r"/interviews/(\d+)/", staff.url).group(1))  # type: ignore[union-attr]
+    # Ended the way the defect left interviews: no grading queued, none will come.
+    manage(
+        server_env(server_dir),
+        "shell",
+        "-c",
+        "from django.utils import timezone\n"
+        "from interviews.models import Interview\n"
+        f"Interview.objects.filter(pk={pk}).update(state='ended', ended_at=timezone.now())\n",
+    )
+    staff.reload()
+    notice = staff.locator("[data-testid=grading-error]")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("nothing is grading it")
+    notice.locator("#regrade").click()
+    expect(notice).to_be_hidden()
+    expect(staff.locator("#state")).to_have_text("graded", timeout=180_000)
+    staff.click("[data-panel=panel-score]")
+    expect(staff.locator("[data-testid=overall]")).to_be_visible()
+    expect(notice).to_be_hidden()

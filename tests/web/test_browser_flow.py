@@ -35,11 +35,17 @@ def server(tmp_path: Path) -> Iterator[str]:
         yield base
 
 
+def server_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of the server running_server(tmp_path) starts (for manage.py too)."""
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(FAULTLINE_VAR_DIR=str(tmp_path / "var"), DEBUG="1")
+    return env
+
+
 @contextlib.contextmanager
 def running_server(tmp_path: Path) -> Iterator[str]:
     """`manage.py serve` in embedded mode with interviewer ivy; yields its base URL."""
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    env.update(FAULTLINE_VAR_DIR=str(tmp_path / "var"), DEBUG="1")
+    env = server_env(tmp_path)
     manage(env, "migrate", "--noinput")
     manage(env, "sync_exercises")
     manage(
