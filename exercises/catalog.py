@@ -35,7 +35,7 @@ IGNORED_PARTS = {
     ".DS_Store",
 }
 IGNORED_SUFFIXES = (".pyc", ".pyo")
-MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*\)""")
+MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*[,)]""")
 APP_PORT = "{app_port}"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Set by the sandbox or the runner for the app party: an exercise cannot override them.
@@ -81,6 +81,16 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One requirement sentence of a task text, as the spec map names it."""
+
+    id: str
+    task: str
+    text: str  # quoted exactly (up to whitespace) from the task's body
+    judged: str = ""  # "interviewer": no hidden test judges it
+
+
+@dataclass(frozen=True)
 class AppSpec:
     start: tuple[str, ...]  # may contain {app_port}
     health: str = "/healthz"
@@ -93,12 +103,14 @@ class AppSpec:
 
 @dataclass(frozen=True)
 class Mutant:
-    """A plausible wrong solution: solution/ overlaid with files/; should lose on `criterion`."""
+    """A plausible wrong solution: solution/ overlaid with files/; it must land at `level`
+    (below the top of the scale) in `criterion`."""
 
     name: str
     criterion: str
     description: str
     path: Path
+    level: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class Exercise:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # The exercise's own live-preview fault scenarios (exercise.toml [[scenarios]]).
     scenarios: tuple[LiveScenario, ...] = ()
+    spec: tuple[Sentence, ...] = ()  # the spec map (spec.toml); empty when there is none
 
     def starter_files(self) -> Files:
         return read_tree(self.path / "starter")
@@ -310,6 +323,7 @@ def load(path: Path | str) -> Exercise:
         except SchemaError as exc:
             ck.issues.extend(exc.issues)
 
+    spec = _load_spec(ck, path, tasks)
     mutants = _load_mutants(ck, path, rubric)
     if rubric is not None:
         _cross_check(ck, path, rubric, tasks)
@@ -334,6 +348,7 @@ def load(path: Path | str) -> Exercise:
         starter_max_overall=float(starter_max),
         version_hash=exercise_hash(path, rubric_path),
         scenarios=scenarios,
+        spec=spec,
     )
 
 
@@ -434,6 +449,64 @@ def _check_pm_script(ck: Checker, intro: str, wrap_up: str, tasks: tuple[Task, .
             )
 
 
+SPEC = "spec.toml"
+SENTENCE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+JUDGES = ("interviewer",)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _load_spec(ck: Checker, path: Path, tasks: tuple[Task, ...]) -> tuple[Sentence, ...]:
+    """The spec map: each sentence must be quoted from its task's body, so a rewritten
+    task text cannot leave the map (and the tests that cite it) behind."""
+    if not (path / SPEC).is_file():
+        return ()
+    name = f"{path.name}/{SPEC}"
+    try:
+        data = read_toml(path / SPEC, name)
+    except SchemaError as exc:
+        ck.issues.extend(exc.issues)
+        return ()
+    sck = Checker(name)
+    sck.unknown(data, {"sentences"}, "")
+    bodies = {t.id: _words(t.body) for t in tasks}
+    raw = sck.get(data, "sentences", list, "sentences", "a list of [[sentences]]", default=[])
+    found: list[Sentence] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"sentences[{i}]"
+        if not isinstance(item, dict):
+            sck.issue(where, "is not a table", "a [[sentences]] table")
+            continue
+        sck.unknown(item, {"id", "task", "text", "judged"}, where)
+        sid = sck.get(item, "id", str, f"{where}.id", "an id like 'metadata.usage'", default="")
+        if sid and not SENTENCE_ID.match(sid):
+            sck.issue(f"{where}.id", f"{sid!r} is not a sentence id", "'<task>.<name>'")
+        if sid in seen:
+            sck.issue(f"{where}.id", f"{sid!r} is used twice", "unique sentence ids")
+        seen.add(sid)
+        task = sck.get(item, "task", str, f"{where}.task", "a task id", default="")
+        text = sck.get(item, "text", str, f"{where}.text", "the sentence, quoted", default="")
+        judged = sck.get(
+            item, "judged", str, f"{where}.judged", "'interviewer'", required=False, default=""
+        )
+        if judged and judged not in JUDGES:
+            sck.issue(f"{where}.judged", f"is {judged!r}", f"one of {', '.join(JUDGES)}")
+        if task and task not in bodies:
+            sck.issue(f"{where}.task", f"{task!r} is not a task", f"one of {', '.join(bodies)}")
+        elif task and text and _words(text) not in bodies[task]:
+            sck.issue(
+                f"{where}.text",
+                f"is not in task {task!r}'s body: {text[:80]!r}",
+                "a sentence quoted exactly from the task text",
+            )
+        found.append(Sentence(sid, task, _words(text), judged))
+    ck.issues.extend(sck.issues)
+    return tuple(found)
+
+
 def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutant, ...]:
     mutants: list[Mutant] = []
     root = path / "mutants"
@@ -449,7 +522,7 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
             ck.issues.extend(exc.issues)
             continue
         mck = Checker(name)
-        mck.unknown(data, {"criterion", "description"}, "")
+        mck.unknown(data, {"criterion", "description", "level"}, "")
         criterion = mck.get(
             data,
             "criterion",
@@ -471,6 +544,17 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
                 mck.issue(
                     "criterion", f"{criterion!r} is interviewer-rated", "an automated criterion"
                 )
+        top = rubric.scale if rubric is not None else 10
+        level = mck.get(
+            data,
+            "level",
+            int,
+            "level",
+            f"the level (0..{top - 1}) it must land at in its criterion",
+            default=0,
+        )
+        if not 0 <= level < top:
+            mck.issue("level", f"is {level}", f"a level below the top of the scale, 0..{top - 1}")
         if not read_tree(folder / "files"):
             mck.issue("(files/)", "is missing or empty", "the changed files, overlaid on solution/")
         for rel in read_tree(folder / "files"):
@@ -481,7 +565,7 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
                     "an overlay of existing solution files",
                 )
         ck.issues.extend(mck.issues)
-        mutants.append(Mutant(folder.name, criterion, description, folder))
+        mutants.append(Mutant(folder.name, criterion, description, folder, level))
     return tuple(mutants)
 
 

@@ -2,9 +2,12 @@
 
 Fair: the reference solution passes every hidden test on every repetition (each with
 its own seed) and passes the visible tests. Sharp: the starter fails hidden tests of
-every task and scores under the manifest's threshold; each mutant scores lower than
-the reference on the criterion it names. Flaky tests (outcome changed between
-repetitions) are reported.
+every task and scores under the manifest's threshold; each mutant lands at exactly the
+level its mutant.toml expects in the criterion it names. Meaningful: every hidden test
+declares the level its failure caps its criterion at (`fails_to=`), and every level
+below the top of every automated criterion is the cap of at least one test, so each
+anchored level text can be what a submission is shown. Flaky tests (outcome changed
+between repetitions) are reported.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from rubrics import score
+from rubrics import Rubric, score
 
 from .catalog import Exercise
 from .runner import RunnerError, SuiteResult, run_hidden, run_visible
@@ -36,6 +40,81 @@ class CheckResult:
 
 def _failed(suite: SuiteResult) -> list[str]:
     return [t["id"] for t in suite.report["tests"] if t["outcome"] != "passed"]
+
+
+def suite_meaning_problems(rubric: Rubric, tests: list[dict[str, Any]]) -> list[str]:
+    """What makes a suite's verdicts unable to mean what the rubric's levels say: a test
+    without a declared cap, or a level no failure can lead to."""
+    problems: list[str] = []
+    for crit in rubric.criteria:
+        if not crit.automated:
+            continue
+        mine = [t for t in tests if t.get("criterion") == crit.id]
+        caps: set[int] = set()
+        for t in mine:
+            cap = t.get("fails_to")
+            if not isinstance(cap, int) or isinstance(cap, bool):
+                problems.append(
+                    f"{t.get('id')} declares no level for its failure: mark it "
+                    f'@pytest.mark.criterion("{crit.id}", fails_to=N), N in 0..{rubric.scale - 1}'
+                )
+            elif not 0 <= cap < rubric.scale:
+                problems.append(
+                    f"{t.get('id')} has fails_to={cap}: a failure must cap {crit.id} "
+                    f"at a level in 0..{rubric.scale - 1}"
+                )
+            else:
+                caps.add(0 if not crit.partial_credit else cap)
+        for level in range(rubric.scale):
+            if mine and level not in caps:
+                problems.append(
+                    f"{crit.id} level {level} ({crit.levels.get(level, '')!r}) is unreachable: "
+                    f"no hidden test fails to it"
+                )
+    return problems
+
+
+def spec_map(exercise: Exercise, tests: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The spec map as printable lines, and its problems: a hidden test that enforces no
+    sentence of the task texts (a requirement the candidate was never told), one that
+    names a sentence the map does not have, and a sentence no test enforces (unless the
+    interviewer judges it)."""
+    enforced: dict[str, list[str]] = {s.id: [] for s in exercise.spec}
+    problems: list[str] = []
+    for t in tests:
+        ids = [str(i) for i in t.get("spec") or []]
+        if not ids:
+            problems.append(
+                f"{t.get('id')} enforces no sentence of the task texts: name the one it "
+                f'checks with @pytest.mark.spec("<id>") (see spec.toml), or drop the demand'
+            )
+        for sid in ids:
+            if sid not in enforced:
+                problems.append(f"{t.get('id')} names {sid!r}, which spec.toml does not have")
+            else:
+                enforced[sid].append(str(t.get("id")))
+    lines: list[str] = []
+    for sentence in exercise.spec:
+        by = enforced[sentence.id]
+        if by:
+            who = ", ".join(by)
+        elif sentence.judged:
+            who = f"(judged by the {sentence.judged})"
+        else:
+            who = "NO TEST"
+            problems.append(
+                f"sentence {sentence.id} has no hidden test: {sentence.text[:100]!r} "
+                '(test it, or mark it judged = "interviewer")'
+            )
+        lines.append(f"  {sentence.id}: {sentence.text[:70]!r} <- {who}")
+    untested = sum(1 for s in exercise.spec if not enforced[s.id] and not s.judged)
+    lines.insert(
+        0,
+        f"spec map: {len(exercise.spec)} sentences, {len(tests)} tests, "
+        f"{untested} sentences with no test, "
+        f"{sum(1 for s in exercise.spec if s.judged)} judged by the interviewer",
+    )
+    return lines, problems
 
 
 def check_exercise(
@@ -64,12 +143,15 @@ def check_exercise(
 
     solution = exercise.solution_files()
     history: dict[str, set[str]] = {}
+    declared: list[dict[str, Any]] | None = None  # what each test says its failure means
     for i in range(repeat):
         seed = exercise.seed + i
         suite = hidden(solution, f"reference run {i + 1}", seed)
         if suite is None:
             continue
         result.hidden_wall_seconds.append(suite.wall_seconds)
+        if declared is None:
+            declared = list(suite.report["tests"])
         for tid, outcome in suite.outcomes().items():
             history.setdefault(tid, set()).add(outcome)
         failed = _failed(suite)
@@ -83,10 +165,17 @@ def check_exercise(
     result.flaky = sorted(tid for tid, seen in history.items() if len(seen) > 1)
     for tid in result.flaky:
         out(f"FLAKY {tid}: {sorted(history[tid])}")
-    reference_card = score(
-        exercise.rubric, {"tests": [{"id": t, "outcome": "passed"} for t in history]}, None
-    )
-    del reference_card  # only the full-marks baseline matters: every automated criterion at max
+    if declared is not None:
+        for text in suite_meaning_problems(exercise.rubric, declared):
+            problem(f"suite: {text}")
+        if exercise.spec:
+            lines, spec_problems = spec_map(exercise, declared)
+            for line in lines:
+                out(line)
+            for text in spec_problems:
+                problem(f"spec map: {text}")
+        else:
+            out("spec map: none yet (no spec.toml)")
 
     try:
         visible = run_visible(exercise, solution, backend=backend)
@@ -123,15 +212,22 @@ def check_exercise(
         suite = hidden(exercise.mutant_files(mutant.name), f"mutant {mutant.name}")
         if suite is None:
             continue
-        crit = score(exercise.rubric, suite.report).criterion(mutant.criterion)
-        verdict = "ok" if crit.score is not None and crit.score < crit.max else "NOT CAUGHT"
+        card = score(exercise.rubric, suite.report)
+        crit = card.criterion(mutant.criterion)
+        landed = crit.level == mutant.level
+        critical = ""
+        if card.critical:
+            texts = dict.fromkeys(f.text for f in card.critical)
+            critical = f"; CRITICAL {'; '.join(texts)}"
         out(
-            f"mutant {mutant.name}: {mutant.criterion} {crit.score}/{crit.max} "
-            f"{verdict} ({crit.note})"
+            f"mutant {mutant.name}: {mutant.criterion} level {crit.level}/{crit.max} "
+            f"(expected {mutant.level}) {'ok' if landed else 'WRONG LEVEL'}; "
+            f"overall {card.overall}{critical} ({crit.note})"
         )
-        if verdict != "ok":
+        if not landed:
             problem(
-                f"mutant {mutant.name} does not lose points on {mutant.criterion} ({crit.note})"
+                f"mutant {mutant.name} lands at {mutant.criterion} level {crit.level}, "
+                f"expected {mutant.level} ({crit.note})"
             )
 
     result.total_seconds = round(time.monotonic() - started, 2)

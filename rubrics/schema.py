@@ -4,6 +4,9 @@
     id = "add-metadata"
     title = "Add metadata to answers"
     scale = 3                      # levels run 0..scale
+    critical_cap = 60              # optional: the overall never exceeds this when a critical
+                                   # test fails (a test marked @pytest.mark.critical("...")
+                                   # or any test of a criterion with `critical = "..."`)
 
     [[criteria]]
     id = "error-handling"          # automated: tests with @pytest.mark.criterion("error-handling")
@@ -11,7 +14,9 @@
     description = "A provider fault becomes a clean, honest error."
     weight = 2
     source = "automated"           # or "interviewer"
-    partial_credit = true          # automated only; false: all tests or nothing
+    partial_credit = true          # automated only; false: any failure is level 0
+    critical = "..."               # optional, automated only: every failure of this criterion
+                                   # is critical; the text says what it means in plain words
     [criteria.levels]              # one anchor per level, 0..scale
     0 = "..."
     ...
@@ -128,6 +133,7 @@ class Criterion:
     source: str  # "automated" | "interviewer"
     levels: dict[int, str]
     partial_credit: bool = True
+    critical: str = ""  # plain words for a failure of any of its tests; "" when not critical
 
     @property
     def automated(self) -> bool:
@@ -140,6 +146,7 @@ class Rubric:
     title: str
     scale: int
     criteria: tuple[Criterion, ...]
+    critical_cap: float | None = None  # the overall's ceiling once a critical test fails
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:
@@ -151,16 +158,30 @@ class Rubric:
         data = asdict(self)
         for c in data["criteria"]:
             c["levels"] = {str(k): v for k, v in c["levels"].items()}
+            # Fields added later are left out at their defaults, so a rubric that does not
+            # use them keeps the snapshot (and the version hash) it always had.
+            if not c["critical"]:
+                del c["critical"]
+        if data["critical_cap"] is None:
+            del data["critical_cap"]
         data["criteria"] = list(data["criteria"])
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rubric:
+        """A stored snapshot, also one written before a field existed (it takes the default)."""
         criteria = tuple(
             Criterion(**{**c, "levels": {int(k): v for k, v in c["levels"].items()}})
             for c in data["criteria"]
         )
-        return cls(data["id"], data["title"], int(data["scale"]), criteria)
+        cap = data.get("critical_cap")
+        return cls(
+            data["id"],
+            data["title"],
+            int(data["scale"]),
+            criteria,
+            None if cap is None else float(cap),
+        )
 
     @property
     def version(self) -> str:
@@ -174,7 +195,7 @@ def parse_rubric(data: Mapping[str, Any], file: str = "rubric.toml") -> Rubric:
     ck = Checker(file)
     ck.unknown(data, {"rubric", "criteria"}, "")
     head = ck.get(data, "rubric", dict, "rubric", "a [rubric] table with id, title, scale") or {}
-    ck.unknown(head, {"id", "title", "scale"}, "rubric")
+    ck.unknown(head, {"id", "title", "scale", "critical_cap"}, "rubric")
     rid = ck.get(head, "id", str, "rubric.id", "a slug like 'add-metadata'", default="")
     if rid and not ID_PATTERN.match(rid):
         ck.issue("rubric.id", f"{rid!r} is not a slug", "lowercase letters, digits and '-'")
@@ -183,6 +204,17 @@ def parse_rubric(data: Mapping[str, Any], file: str = "rubric.toml") -> Rubric:
     if not 1 <= scale <= 10:
         ck.issue("rubric.scale", f"is {scale}", "an integer from 1 to 10")
         scale = 3
+    cap = ck.get(
+        head,
+        "critical_cap",
+        (int, float),
+        "rubric.critical_cap",
+        "the highest overall (0 to 100) a submission with a critical failure can get",
+        required=False,
+    )
+    if cap is not None and not 0 <= cap <= 100:
+        ck.issue("rubric.critical_cap", f"is {cap}", "a number from 0 to 100")
+        cap = None
     raw = ck.get(data, "criteria", list, "criteria", "a list of [[criteria]] tables", default=[])
     if isinstance(raw, list) and not raw and "criteria" in data:
         ck.issue("criteria", "is empty", "at least one criterion")
@@ -201,7 +233,7 @@ def parse_rubric(data: Mapping[str, Any], file: str = "rubric.toml") -> Rubric:
         seen.add(crit.id)
         criteria.append(crit)
     ck.raise_if_any()
-    return Rubric(rid, title, scale, tuple(criteria))
+    return Rubric(rid, title, scale, tuple(criteria), None if cap is None else float(cap))
 
 
 def _parse_criterion(
@@ -209,7 +241,9 @@ def _parse_criterion(
 ) -> Criterion | None:
     before = len(ck.issues)
     ck.unknown(
-        item, {"id", "title", "description", "weight", "source", "levels", "partial_credit"}, where
+        item,
+        {"id", "title", "description", "weight", "source", "levels", "partial_credit", "critical"},
+        where,
     )
     cid = ck.get(item, "id", str, f"{where}.id", "a slug like 'error-handling'", default="")
     if cid and not ID_PATTERN.match(cid):
@@ -242,6 +276,21 @@ def _parse_criterion(
             "is set on an interviewer-rated criterion",
             "only on automated ones",
         )
+    critical = ck.get(
+        item,
+        "critical",
+        str,
+        f"{where_named}.critical",
+        'what a failure means, in plain words ("Renders model text as HTML")',
+        required=False,
+        default="",
+    )
+    if "critical" in item and source == "interviewer":
+        ck.issue(
+            f"{where_named}.critical",
+            "is set on an interviewer-rated criterion",
+            "only on automated ones (critical failures come from hidden tests)",
+        )
     raw_levels = ck.get(
         item,
         "levels",
@@ -270,7 +319,7 @@ def _parse_criterion(
             )
     if len(ck.issues) > before:
         return None
-    return Criterion(cid, title, desc, float(weight), source, levels, partial)
+    return Criterion(cid, title, desc, float(weight), source, levels, partial, critical.strip())
 
 
 def load_rubric(path: Path | str, display: str | None = None) -> Rubric:

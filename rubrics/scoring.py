@@ -1,11 +1,20 @@
 """The pure scoring function: test report + interviewer ratings -> scorecard.
 
 Automated criterion: the tests marked with its id; skipped tests do not count.
-fraction = passed / counted (0 unless all passed when partial_credit is false);
-score = fraction * scale; level = the anchored level the score reaches (floor).
+Each hidden test declares what its failure means: `criterion("id", fails_to=N)` says
+"if this fails, the criterion is at most level N". The criterion's level is the lowest
+cap among its failed tests (the top of the scale when none failed), and its score is
+that level, so the anchored text shown is true of the evidence. A failed test with no
+declared cap costs one level (check_exercise refuses such suites); partial_credit =
+false makes every failure a level 0.
+Scorecards stored before tests declared caps (no test of a criterion carries one) are
+rescored as they were scored: score = scale * passed / counted, level = its floor.
 Interviewer criterion: the rated level is the score.
 overall = 100 * sum(weight * score / scale) / sum(weight), over scored criteria only;
 what is still unscored is listed in `unrated` and `complete` is false.
+Critical faults: a failed test marked critical (or any failed test of a criterion
+marked critical) is listed in `critical`, in plain words, and the overall is capped at
+the rubric's `critical_cap`.
 
 A scorecard embeds the rubric and the report it was computed from, so `rescore`
 can apply new ratings later without ever picking up a newer rubric.
@@ -22,6 +31,10 @@ from .schema import Rubric
 
 PASSED = "passed"
 COUNTED_OUTCOMES = ("passed", "failed", "error")
+FAILED_OUTCOMES = ("failed", "error")
+# 1: levels from the passed fraction; 2: levels from the caps the failed tests declare,
+# critical faults. Stored cards without the field are version 1.
+SCORECARD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class CriterionScore:
     level_text: str | None
     evidence: list[Evidence] = field(default_factory=list)
     note: str = ""  # why unscored, or what the interviewer rated
+    capped_by: list[str] = field(default_factory=list)  # failed test ids that set the level
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,8 +71,21 @@ class CriterionScore:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CriterionScore:
         evidence = [Evidence(e["test_id"], e["title"], e["outcome"]) for e in data["evidence"]]
-        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "evidence"}
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "evidence" and k in data}
         return cls(**fields, evidence=evidence)
+
+
+@dataclass(frozen=True)
+class CriticalFault:
+    """A failed critical test: what it means in plain words, and where it came from."""
+
+    text: str  # "Renders model text as HTML"
+    test_id: str
+    title: str
+    criterion: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,9 @@ class Scorecard:
     ratings: dict[str, int]
     rubric: dict[str, Any]  # snapshot, so rescoring never uses a newer rubric
     report: dict[str, Any]
+    critical: list[CriticalFault] = field(default_factory=list)  # failed critical tests
+    uncapped_overall: float | None = None  # the overall before the critical cap
+    version: int = 1  # SCORECARD_VERSION it was scored with; stored cards without it are 1
 
     def criterion(self, cid: str) -> CriterionScore:
         for c in self.criteria:
@@ -84,13 +114,15 @@ class Scorecard:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["criteria"] = [c.to_dict() for c in self.criteria]
+        data["critical"] = [f.to_dict() for f in self.critical]
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
         values = dict(data)
         values["criteria"] = [CriterionScore.from_dict(c) for c in data["criteria"]]
-        return cls(**{k: values[k] for k in cls.__dataclass_fields__})
+        values["critical"] = [CriticalFault(**f) for f in data.get("critical") or []]
+        return cls(**{k: values[k] for k in cls.__dataclass_fields__ if k in values})
 
 
 def _level(score: float) -> int:
@@ -117,47 +149,76 @@ def score(
                 f"rating for {cid!r} must be an integer 0..{rubric.scale}, got {level!r}"
             )
 
-    tests: list[dict[str, Any]] = [
-        {
+    tests: list[dict[str, Any]] = []
+    for t in (report or {}).get("tests", []):
+        if not isinstance(t, Mapping):
+            continue
+        entry = {
             "id": str(t.get("id")),
             "title": str(t.get("title") or t.get("id")),
             "criterion": t.get("criterion"),
             "outcome": str(t.get("outcome")),
             "duration": t.get("duration"),
         }
-        for t in (report or {}).get("tests", [])
-        if isinstance(t, Mapping)
-    ]
+        # Declared meaning of a failure; absent in reports made before tests declared it.
+        cap = t.get("fails_to")
+        if isinstance(cap, int) and not isinstance(cap, bool):
+            entry["fails_to"] = cap
+        if isinstance(t.get("critical"), str) and t["critical"].strip():
+            entry["critical"] = t["critical"].strip()
+        tests.append(entry)
     ids = {c.id for c in rubric.criteria}
     results: list[CriterionScore] = []
+    faults: list[CriticalFault] = []
     for crit in rubric.criteria:
         scale = rubric.scale
         value: float | None = None
+        reached: int | None = None
         note = ""
+        capped_by: list[str] = []
         evidence: list[Evidence] = []
         if crit.automated:
-            evidence = [
-                Evidence(t["id"], t["title"], t["outcome"])
-                for t in tests
-                if t["criterion"] == crit.id
-            ]
-            counted = [e for e in evidence if e.outcome in COUNTED_OUTCOMES]
+            mine = [t for t in tests if t["criterion"] == crit.id]
+            evidence = [Evidence(t["id"], t["title"], t["outcome"]) for t in mine]
+            counted = [t for t in mine if t["outcome"] in COUNTED_OUTCOMES]
+            failed = [t for t in counted if t["outcome"] in FAILED_OUTCOMES]
+            passed = len(counted) - len(failed)
+            for t in failed:
+                text = t.get("critical") or crit.critical
+                if text:
+                    faults.append(CriticalFault(text, t["id"], t["title"], crit.id))
             if report is None:
                 note = "no test report"
             elif not counted:
                 note = "no test gave evidence"
-            else:
-                fraction = sum(e.outcome == PASSED for e in counted) / len(counted)
+            elif not any("fails_to" in t for t in mine):
+                # A report from before tests declared caps: scored as it was then.
+                fraction = passed / len(counted)
                 if not crit.partial_credit and fraction < 1:
                     fraction = 0.0
                 value = round(fraction * scale, 2)
-                note = f"{sum(e.outcome == PASSED for e in counted)} of {len(counted)} tests passed"
+                reached = _level(value)
+                note = f"{passed} of {len(counted)} tests passed"
+            else:
+                reached = scale
+                for t in failed:
+                    cap = 0 if not crit.partial_credit else t.get("fails_to", scale - 1)
+                    cap = max(0, min(scale, cap))
+                    if cap < reached:
+                        reached, capped_by = cap, [t["id"]]
+                    elif cap == reached:
+                        capped_by.append(t["id"])
+                value = float(reached)
+                note = f"{passed} of {len(counted)} tests passed"
+                if capped_by:
+                    titles = [t["title"] for t in failed if t["id"] in capped_by]
+                    note += f"; level {reached} because it failed: " + "; ".join(titles)
         elif crit.id in ratings:
             value = float(ratings[crit.id])
+            reached = _level(value)
             note = "rated by the interviewer"
         else:
             note = "waiting for the interviewer's rating"
-        reached = _level(value) if value is not None else None
         results.append(
             CriterionScore(
                 id=crit.id,
@@ -170,6 +231,7 @@ def score(
                 level_text=crit.levels.get(reached) if reached is not None else None,
                 evidence=evidence,
                 note=note,
+                capped_by=capped_by,
             )
         )
     scored = [r for r in results if r.score is not None]
@@ -179,6 +241,9 @@ def score(
         overall = round(
             100 * sum(r.weight * (r.score or 0.0) / r.max for r in scored) / total_weight, 1
         )
+    uncapped = overall
+    if faults and overall is not None and rubric.critical_cap is not None:
+        overall = min(overall, rubric.critical_cap)
     return Scorecard(
         rubric_id=rubric.id,
         rubric_version=rubric.version,
@@ -191,6 +256,9 @@ def score(
         ratings=ratings,
         rubric=rubric.to_dict(),
         report=dict(report or {}),
+        critical=faults,
+        uncapped_overall=uncapped,
+        version=SCORECARD_VERSION,
     )
 
 

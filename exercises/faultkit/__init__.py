@@ -5,12 +5,13 @@ so it uses only relative imports and depends only on the sandbox runtime
 (stdlib, uvicorn, httpx, pytest).
 """
 
-from .faults import Latency, Step, garbage, hang, malformed, reply, status, truncated
+from .faults import Latency, Match, Step, garbage, hang, malformed, reply, status, truncated
 from .provider import FakeProvider, RequestRecord, RunningProvider
 
 __all__ = [
     "FakeProvider",
     "Latency",
+    "Match",
     "RequestRecord",
     "RunningProvider",
     "Step",

@@ -1,8 +1,12 @@
 """Fault steps: what the fake provider does with one request.
 
-A hidden test scripts the provider with a list of steps (one per upcoming request)
-and a default step for everything after. Random choices (latencies, which flaky
-request fails) come from one `random.Random(seed)`, so a seed fixes the run.
+A hidden test scripts the provider with a list of steps and a default step for every
+request no step takes. A plain step takes the next request that arrives; a step made
+with `.when(...)` takes only a request that matches it (the attempt number of the same
+logical call, text in its messages, streaming or not), so a correct client that
+retries, makes an extra call or calls concurrently still meets the step the test meant.
+Random choices (latencies, which flaky request fails) come from one
+`random.Random(seed)`, so a seed fixes the run.
 """
 
 from __future__ import annotations
@@ -55,6 +59,37 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class Match:
+    """Which requests a step answers; None means any.
+
+    attempt   1 for the first request of a logical call, 2 for its first retry, ...
+              (a logical call is every request with the same JSON body: a retry
+              resends the same body)
+    contains  text found in the request's messages (a question, a paper's [p3] tag)
+    stream    True: streaming requests only; False: non-streaming only
+    """
+
+    attempt: int | None = None
+    contains: str | None = None
+    stream: bool | None = None
+
+    def matches(self, *, attempt: int, text: str, stream: bool) -> bool:
+        return (
+            (self.attempt is None or self.attempt == attempt)
+            and (self.contains is None or self.contains in text)
+            and (self.stream is None or self.stream == stream)
+        )
+
+    @classmethod
+    def parse(cls, value: Any) -> Match | None:
+        if value is None or isinstance(value, Match):
+            return value
+        if not isinstance(value, dict) or set(value) - {"attempt", "contains", "stream"}:
+            raise ValueError(f"match must be {{attempt, contains, stream}}, got {value!r}")
+        return cls(value.get("attempt"), value.get("contains"), value.get("stream"))
+
+
+@dataclass(frozen=True)
 class Step:
     """One scripted provider behaviour.
 
@@ -88,6 +123,24 @@ class Step:
     finish_with_last: bool = False  # stream: last text and finish_reason in one chunk
     status: int = 200
     retry_after: float | None = None  # seconds, for 429/503
+    match: Match | None = None  # None: the next request, whatever it is
+    times: int | None = 1  # how many requests the step answers; None: every matching one
+
+    def when(
+        self,
+        *,
+        attempt: int | None = None,
+        contains: str | None = None,
+        stream: bool | None = None,
+        times: int | None = 1,
+    ) -> Step:
+        """This step, answering only requests that match (see Match); `times=None`
+        answers every one of them, e.g. every retry of one logical call."""
+        if attempt is not None and attempt < 1:
+            raise ValueError(f"attempt counts from 1, got {attempt}")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 (or None for always), got {times}")
+        return replace(self, match=Match(attempt, contains, stream), times=times)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +159,8 @@ class Step:
         for name in ("ttft", "per_token"):
             if name in values:
                 values[name] = Latency.parse(values[name])
+        if "match" in values:
+            values["match"] = Match.parse(values["match"])
         return cls(**values)
 
     def but(self, **changes: Any) -> Step:

@@ -14,7 +14,7 @@ import random
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -62,6 +62,7 @@ class RequestRecord:
     usage: dict[str, int] | None = None  # the usage we reported, None when omitted
     content: str | None = None  # the completion text we sent (whole, even if cut short)
     ttft: float = 0.0  # the delay drawn before the first byte (seeded)
+    attempt: int = 1  # 1 + earlier requests with the same body (a retry resends it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,8 +70,37 @@ class RequestRecord:
 
 @dataclass
 class _Script:
-    queue: deque[Step] = field(default_factory=deque)
+    queue: list[Step] = field(default_factory=list)
     default: Step | None = None
+    left: dict[int, int | None] = field(default_factory=dict)  # queue index -> answers left
+
+    def take(self, *, attempt: int, text: str, stream: bool) -> Step | None:
+        """The first queued step that takes this request (used up after `times`)."""
+        for i, step in enumerate(self.queue):
+            left = self.left.get(i, step.times)
+            if left == 0:
+                continue
+            if step.match is None or step.match.matches(attempt=attempt, text=text, stream=stream):
+                if left is not None:
+                    self.left[i] = left - 1
+                return step
+        return None
+
+
+def _logical_call(body: Any) -> str:
+    """What a retry of the same call has in common with it: the same body."""
+    return json.dumps(body, sort_keys=True) if not isinstance(body, str) else body
+
+
+def _message_text(body: Any) -> str:
+    if not isinstance(body, dict):
+        return str(body)
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    return "\n".join(
+        m["content"] for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)
+    )
 
 
 class FakeProvider:
@@ -96,6 +126,7 @@ class FakeProvider:
         self._rng = random.Random(seed)  # noqa: S311  # seeded on purpose: faults must replay
         self._script = _Script()
         self._records: list[RequestRecord] = []
+        self._attempts: Counter[str] = Counter()
         self._origin = time.monotonic()
 
     # -- test-facing API (thread-safe: tests call it from another thread) --
@@ -104,10 +135,11 @@ class FakeProvider:
         return time.monotonic() - self._origin
 
     def script(self, *steps: Step, default: Step | None = None) -> None:
-        """Answer the next requests with `steps` in order, then with `default`
-        (or the current scenario when `default` is None)."""
+        """Answer requests with `steps`: a plain step takes the next request, a
+        `.when(...)` step the next request that matches it; a request no step takes
+        gets `default` (or the current scenario when `default` is None)."""
         with self._lock:
-            self._script = _Script(deque(steps), default)
+            self._script = _Script(list(steps), default)
 
     def reset(self, seed: int | None = None) -> None:
         """Forget the script and the request log; reseed."""
@@ -117,6 +149,7 @@ class FakeProvider:
             self._rng = random.Random(self.seed)  # noqa: S311  # seeded on purpose
             self._script = _Script()
             self._records = []
+            self._attempts = Counter()
 
     def set_scenario(self, name: str) -> None:
         if name not in SCENARIOS:
@@ -145,10 +178,14 @@ class FakeProvider:
 
     # -- internals --
 
-    def _next_step(self) -> tuple[Step, float, random.Random]:
+    def _next_step(self, body: Any, stream: bool) -> tuple[Step, float, random.Random, int]:
         with self._lock:
-            if self._script.queue:
-                step = self._script.queue.popleft()
+            key = _logical_call(body)
+            self._attempts[key] += 1
+            attempt = self._attempts[key]
+            taken = self._script.take(attempt=attempt, text=_message_text(body), stream=stream)
+            if taken is not None:
+                step = taken
             elif self._script.default is not None:
                 step = self._script.default
             else:
@@ -156,7 +193,7 @@ class FakeProvider:
             # One child RNG per request, drawn in arrival order, keeps a request's
             # delays independent of how other concurrent requests interleave.
             rng = random.Random(self._rng.getrandbits(64))  # noqa: S311  # seeded
-        return step, step.ttft.sample(rng), rng
+        return step, step.ttft.sample(rng), rng, attempt
 
     def _new_record(
         self, method: str, path: str, body: Any, stream: bool, step: Step
@@ -210,9 +247,9 @@ class FakeProvider:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         stream = isinstance(body, dict) and bool(body.get("stream"))
-        step, ttft, rng = self._next_step()
+        step, ttft, rng, attempt = self._next_step(body, stream)
         rec = self._new_record(method, path, body, stream, step)
-        rec.ttft = ttft
+        rec.ttft, rec.attempt = ttft, attempt
         disconnected = asyncio.Event()
 
         async def watch() -> None:

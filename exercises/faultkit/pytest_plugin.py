@@ -48,6 +48,9 @@ class _TestEntry:
     id: str
     title: str
     criterion: str | None
+    fails_to: int | None = None  # the level a failure caps the criterion at
+    critical: str | None = None  # plain words for a failure that caps the overall
+    spec: tuple[str, ...] = ()  # ids of the task-text sentences the test enforces
     outcome: str = "passed"
     duration: float = 0.0
     output: str = ""
@@ -95,12 +98,42 @@ def item_criterion(item: pytest.Item) -> str | None:
     return str(marker.args[0]) if marker and marker.args else None
 
 
+def item_fails_to(item: pytest.Item) -> int | None:
+    """The `fails_to=` of the closest criterion marker that declares one."""
+    for marker in item.iter_markers("criterion"):
+        cap = marker.kwargs.get("fails_to")
+        if isinstance(cap, int) and not isinstance(cap, bool):
+            return cap
+    return None
+
+
+def item_critical(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("critical")
+    return str(marker.args[0]).strip() if marker and marker.args else None
+
+
+def item_spec(item: pytest.Item) -> tuple[str, ...]:
+    """Every sentence id named by the test's spec markers (module, class and own)."""
+    ids: list[str] = []
+    for marker in item.iter_markers("spec"):
+        ids.extend(str(a) for a in marker.args if str(a) not in ids)
+    return tuple(ids)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _state
     config.addinivalue_line(
         "markers", "criterion(id): the rubric criterion this test gives evidence for"
     )
     config.addinivalue_line("markers", "title(text): plain-words title shown to hiring managers")
+    config.addinivalue_line(
+        "markers",
+        "critical(text): a failure is a critical fault, in plain words ('Renders model text "
+        "as HTML'); it caps the overall score",
+    )
+    config.addinivalue_line(
+        "markers", "spec(*ids): the task-text sentences (spec map ids) this test enforces"
+    )
     if _state is not None:
         return
     provider = FakeProvider(seed=int(_env("FAULTLINE_SEED", "0")))
@@ -296,14 +329,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     assert _state is not None
     for item in items:
         tid = item_id(item)
-        _state.entries[item.nodeid] = _TestEntry(tid, item_title(item), item_criterion(item))
+        _state.entries[item.nodeid] = _TestEntry(
+            tid,
+            item_title(item),
+            item_criterion(item),
+            item_fails_to(item),
+            item_critical(item),
+            item_spec(item),
+        )
         _state.order.append(item.nodeid)
     # Every test the run will have, before any runs: a run stopped at its time limit
     # then still accounts for the tests it never finished (as errors, not as absent).
-    collected = [
-        {"id": e.id, "title": e.title, "criterion": e.criterion}
-        for e in (_state.entries[n] for n in _state.order)
-    ]
+    collected = [_declared(_state.entries[n]) for n in _state.order]
     os.write(1, ("\nFAULTLINE-COLLECTED " + json.dumps(collected) + "\n").encode())
 
 
@@ -334,11 +371,21 @@ def _truncate(text: str) -> str:
     return "...\n" + text[-OUTPUT_LIMIT:]
 
 
-def _entry_dict(entry: _TestEntry) -> dict[str, Any]:
+def _declared(entry: _TestEntry) -> dict[str, Any]:
+    """What a test says about itself, before it runs."""
     return {
         "id": entry.id,
         "title": entry.title,
         "criterion": entry.criterion,
+        "fails_to": entry.fails_to,
+        "critical": entry.critical,
+        "spec": list(entry.spec),
+    }
+
+
+def _entry_dict(entry: _TestEntry) -> dict[str, Any]:
+    return {
+        **_declared(entry),
         "outcome": entry.outcome,
         "duration": round(entry.duration, 3),
         "output": entry.output,

@@ -62,6 +62,14 @@ def _bars(card: Mapping[str, Any]) -> list[Bar]:
     ]
 
 
+def _critical(card: Mapping[str, Any]) -> list[str]:
+    """The critical faults' plain words, in the card's order (none on cards stored
+    before faults were marked critical)."""
+    faults = card.get("critical") or []
+    texts = [str(f.get("text")) for f in faults if isinstance(f, Mapping) and f.get("text")]
+    return list(dict.fromkeys(texts))  # two tests can find the same fault
+
+
 def _latest_scorecard(interview: Interview) -> Scorecard | None:
     # Prefetched newest first (see _interviews); indexing keeps it one query per page.
     cards = list(interview.scorecards.all())
@@ -104,6 +112,7 @@ class ReviewRow:
     interviewers: list[str]
     date: datetime
     decision: Decision | None
+    critical: list[str] = field(default_factory=list)  # critical faults, in plain words
 
 
 @dataclass
@@ -139,6 +148,7 @@ def review_row(interview: Interview) -> ReviewRow:
         interviewers=_interviewer_names(interview),
         date=interview.ended_at or interview.started_at or interview.scheduled_at,
         decision=_latest_decision(interview),
+        critical=_critical(card),
     )
 
 
@@ -234,6 +244,8 @@ class ScorecardView:
     notes: list[TimelineEvent]
     decisions: list[Decision]
     interviewers: list[str]
+    critical: list[str] = field(default_factory=list)  # critical faults, in plain words
+    uncapped_overall: float | None = None  # the overall before critical faults capped it
 
     @property
     def bars(self) -> list[Bar]:
@@ -329,6 +341,8 @@ def scorecard_view(interview: Interview) -> ScorecardView:
         notes=notes,
         decisions=decisions,
         interviewers=names,
+        critical=_critical(card),
+        uncapped_overall=card.get("uncapped_overall"),
     )
 
 

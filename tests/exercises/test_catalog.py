@@ -128,10 +128,9 @@ def test_rubric_errors_surface_through_the_manifest(copy):
 
 
 def test_hidden_test_marked_with_unknown_criterion(copy):
-    edit(
-        copy / "tests" / "hidden" / "test_frontend.py",
-        'criterion("frontend-robustness")',
-        'criterion("frontend")',
+    suite = copy / "tests" / "hidden" / "test_frontend.py"
+    suite.write_text(
+        suite.read_text().replace('criterion("frontend-robustness"', 'criterion("frontend"')
     )
     found = problems(copy)
     assert (
@@ -399,3 +398,32 @@ def test_what_the_console_offers_is_not_refused():
         "has bad days. Starlette cancels the generator when the client disconnects."
     )
     assert list(console_features.missing_features(script)) == []
+
+
+def test_a_mutant_names_the_level_it_must_land_at(copy):
+    toml = copy / "mutants" / "naive-datetime" / "mutant.toml"
+    toml.write_text(toml.read_text().replace("level = 2", "level = 3"))
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.toml: level: is 3 "
+        "(expected a level below the top of the scale, 0..2)"
+    ]
+    toml.write_text(toml.read_text().replace("level = 3\n", ""))
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.toml: level: missing "
+        "(expected the level (0..2) it must land at in its criterion)"
+    ]
+
+
+def test_a_spec_sentence_must_be_quoted_from_its_task(copy):
+    spec = copy / "spec.toml"
+    spec.write_text(
+        spec.read_text()
+        .replace("Everything the server sends is untrusted text.", "All text is escaped.")
+        .replace('id = "show.fields"\ntask = "show-metadata"', 'id = "show.fields"\ntask = "show"')
+    )
+    assert problems(copy) == [
+        "add-metadata/spec.toml: sentences[12].task: 'show' is not a task "
+        "(expected one of metadata, show-metadata)",
+        "add-metadata/spec.toml: sentences[14].text: is not in task 'show-metadata''s body: "
+        "'All text is escaped.' (expected a sentence quoted exactly from the task text)",
+    ]

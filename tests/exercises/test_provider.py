@@ -361,3 +361,72 @@ def test_stream_faults_can_be_scripted_over_the_control_api():
 def test_negative_chunk_counts_are_refused():
     with pytest.raises(ValueError, match="malformed_after must be a count of chunks"):
         reply(malformed_after=-1)
+
+
+# -- steps matched by request, not by arrival --
+
+
+def ask(running, question, *, stream=False):
+    body = {**BODY, "messages": [{"role": "user", "content": question}], "stream": stream}
+    return post(running, body)
+
+
+def test_a_step_for_a_logical_call_meets_every_retry_of_it(served):
+    # The meaning "this question's call fails" holds whether the client retries or not.
+    served.provider.script(status(500).when(contains="first", times=None), default=reply("ok"))
+    assert [ask(served, "first question").status_code for _ in range(3)] == [500, 500, 500]
+    assert ask(served, "second question").json()["choices"][0]["message"]["content"] == "ok"
+    assert [r.attempt for r in served.provider.requests] == [1, 2, 3, 1]
+
+
+def test_a_step_for_the_first_attempt_leaves_the_retry_to_the_default(served):
+    served.provider.script(status(503).when(attempt=1, times=None), default=reply("retried"))
+    assert ask(served, "a").status_code == 503
+    assert ask(served, "a").json()["choices"][0]["message"]["content"] == "retried"
+    # Another logical call starts at attempt 1 again.
+    assert ask(served, "b").status_code == 503
+
+
+def test_steps_matched_by_content_answer_concurrent_calls_in_any_order(served):
+    served.provider.script(
+        reply("for A").when(contains="user A"), reply("for B").when(contains="user B")
+    )
+    # B arrives first: it still gets B's step, and A gets A's.
+    assert ask(served, "user B asks").json()["choices"][0]["message"]["content"] == "for B"
+    assert ask(served, "user A asks").json()["choices"][0]["message"]["content"] == "for A"
+
+
+def test_steps_matched_by_stream_or_not(served):
+    served.provider.script(reply("streamed").when(stream=True), reply("plain").when(stream=False))
+    assert ask(served, "q").json()["choices"][0]["message"]["content"] == "plain"
+    events = sse_events(ask(served, "q", stream=True).text)
+    text = "".join(
+        json.loads(e)["choices"][0]["delta"].get("content") or ""
+        for e in events
+        if e != "[DONE]" and json.loads(e).get("choices")
+    )
+    assert text == "streamed"
+
+
+def test_a_matched_step_is_used_up_after_its_times(served):
+    served.provider.script(status(429).when(contains="q", times=2), default=reply("ok"))
+    assert [ask(served, "q").status_code for _ in range(3)] == [429, 429, 200]
+
+
+def test_matched_steps_can_be_scripted_over_the_control_api():
+    provider = FakeProvider(control=True)
+    with RunningProvider(provider) as running:
+        base = running.base_url.removesuffix("/v1")
+        step = {"kind": "status", "status": 502, "match": {"contains": "x"}, "times": None}
+        assert httpx.post(f"{base}/_faultline/script", json={"steps": [step]}).status_code == 200
+        assert [ask(running, "x").status_code for _ in range(2)] == [502, 502]
+        bad = {"steps": [{"kind": "reply", "match": {"colour": "red"}}]}
+        refused = httpx.post(f"{base}/_faultline/script", json=bad)
+        assert refused.status_code == 400 and "match must be" in refused.text
+
+
+def test_bad_matches_are_refused():
+    with pytest.raises(ValueError, match="attempt counts from 1"):
+        reply().when(attempt=0)
+    with pytest.raises(ValueError, match="times must be at least 1"):
+        reply().when(times=0)

@@ -81,3 +81,56 @@ def test_a_report_rebuilt_from_lines_holds_every_collected_test_and_nothing_else
         "did not finish: the test run was stopped at its 8 s time limit"
     )
     assert report["summary"] == {"passed": 0, "failed": 1, "error": 2, "skipped": 0, "total": 3}
+
+
+DECLARING_SUITE = """
+import pytest
+
+pytestmark = [pytest.mark.criterion("concurrency", fails_to=1), pytest.mark.spec("many.1")]
+
+
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.critical("Cancels other users' answers")
+@pytest.mark.spec("many.2")
+def test_scoped():
+    assert False
+
+
+def test_module_cap():
+    pass
+"""
+
+
+def test_the_report_carries_what_each_test_declares_its_failure_means(tmp_path: Path) -> None:
+    (tmp_path / "test_declared.py").write_text(DECLARING_SUITE)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(EXERCISES),
+        "FAULTLINE_PROVIDER_PORT": "0",
+        "FAULTLINE_REPORT_DIR": str(tmp_path),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "faultkit.pytest_plugin", "test_declared.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    report = json.loads((tmp_path / "report.json").read_text())
+    tests = {t["id"].split("::")[1]: t for t in report["tests"]}
+    scoped, module = tests["test_scoped"], tests["test_module_cap"]
+    assert (scoped["outcome"], scoped["fails_to"], scoped["critical"]) == (
+        "failed",
+        0,
+        "Cancels other users' answers",
+    )
+    assert scoped["spec"] == ["many.2", "many.1"]
+    assert (module["fails_to"], module["critical"], module["spec"]) == (1, None, ["many.1"])
+    # The collected line says the same before any test runs (a run cut short keeps it).
+    collected = next(
+        json.loads(line.split(" ", 1)[1])
+        for line in proc.stdout.splitlines()
+        if line.startswith("FAULTLINE-COLLECTED ")
+    )
+    assert {c["id"].split("::")[1]: c["fails_to"] for c in collected} == {
+        "test_scoped": 0,
+        "test_module_cap": 1,
+    }

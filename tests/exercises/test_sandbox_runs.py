@@ -50,7 +50,9 @@ def _small_copy(root: Path, slug: str, mutant: str | None) -> None:
         return
     blunt = target / "mutants" / "changes-nothing"
     (blunt / "files" / "app").mkdir(parents=True)
-    (blunt / "mutant.toml").write_text('criterion = "correctness"\ndescription = "none"\n')
+    (blunt / "mutant.toml").write_text(
+        'criterion = "correctness"\nlevel = 0\ndescription = "none"\n'
+    )
     shutil.copy(source / "solution" / "app" / "main.py", blunt / "files" / "app" / "main.py")
 
 
@@ -69,15 +71,29 @@ def test_check_reports_each_exercise_in_one_block_and_fails_on_a_blunt_mutant(tm
     assert [lines[i].split()[1] for i in starts] == ["blunt", "sharp"]
     blunt, sharp = lines[starts[0] : starts[1]], lines[starts[1] :]
     assert blunt[-1] == "blunt: FAILED" and sharp[-1] == "sharp: OK", "\n".join(lines)
-    assert "FAIL mutant changes-nothing does not lose points on correctness" in "\n".join(blunt)
+    assert "FAIL mutant changes-nothing lands at correctness level 3, expected 0" in "\n".join(
+        blunt
+    )
     for block in (blunt, sharp):
         assert sum(line.startswith("reference hidden run ") for line in block) == 2
         assert sum(line.startswith("mutant ") for line in block) == 1
         assert any(line.startswith("starter: overall") for line in block)
     assert any(
-        line.startswith("mutant old-field-removed: correctness") and " ok (" in line
+        line.startswith("mutant old-field-removed: correctness") and ") ok; overall" in line
         for line in sharp
     )
+
+
+def test_html_injection_is_a_critical_fault_that_caps_the_overall(exercise, backend):
+    result = grade_files(exercise, exercise.mutant_files("frontend-injects-html"), backend=backend)
+    card = result.scorecard
+    crit = card.criterion("frontend-robustness")
+    assert (crit.level, crit.level_text) == (0, exercise.rubric.criterion(crit.id).levels[0])
+    assert [f.text for f in card.critical] == [
+        "Renders text from the server as HTML (script injection)"
+    ]
+    assert card.uncapped_overall is not None and card.uncapped_overall > 60
+    assert card.overall == exercise.rubric.critical_cap == 60.0
 
 
 def test_results_stream_live_as_lines(exercise, backend):

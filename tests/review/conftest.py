@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 RUBRIC: dict[str, Any] = {
-    "rubric": {"id": "ask-llm", "title": "Ask the model safely", "scale": 3},
+    "rubric": {"id": "ask-llm", "title": "Ask the model safely", "scale": 3, "critical_cap": 60},
     "criteria": [
         {
             "id": "error-handling",
@@ -79,7 +79,7 @@ STARTER = {
 }
 
 
-def report_for(failing: set[str]) -> dict[str, Any]:
+def report_for(failing: set[str], critical: dict[str, str] | None = None) -> dict[str, Any]:
     tests = []
     for tid, title, criterion in TESTS:
         failed = tid in failing
@@ -88,6 +88,7 @@ def report_for(failing: set[str]) -> dict[str, Any]:
                 "id": tid,
                 "title": title,
                 "criterion": criterion,
+                **({"critical": critical[tid]} if critical and tid in critical else {}),
                 "outcome": "failed" if failed else "passed",
                 "duration": 0.42,
                 "output": (
@@ -135,6 +136,7 @@ def make_graded(exercise: Any, personas: dict[str, Any]) -> Any:
         edits: list[tuple[str, str]] | None = None,
         state: str = "graded",
         for_exercise: Any = None,
+        critical: dict[str, str] | None = None,
     ) -> Interview:
         ex = for_exercise or exercise
         ratings = ratings or {}
@@ -174,7 +176,7 @@ def make_graded(exercise: Any, personas: dict[str, Any]) -> Any:
             14, "note", actor="ivy", audience="staff", data={"text": "Asked about retries early."}
         )
         event(40, "submitted", actor="candidate", data={})
-        report = report_for(set(failing))
+        report = report_for(set(failing), critical)
         run = TestRun.objects.create(
             interview=interview,
             snapshot=Snapshot.of(files),

@@ -191,6 +191,44 @@ def test_scorecard_shows_the_interviewers_rating(personas, two):
     assert 'data-testid="unrated"' not in page
 
 
+INJECTS = "Renders <b>text</b> from the server as HTML"
+
+
+def test_a_critical_fault_stands_first_on_the_scorecard_and_the_list(personas, make_graded):
+    ina = make_graded(
+        "Ina Injects",
+        failing={"test_api.py::test_compat"},
+        critical={"test_api.py::test_compat": INJECTS},
+        ratings={"communication": 3},
+    )
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:scorecard", args=[ina.pk])).content.decode()
+    shown = "Renders &lt;b&gt;text&lt;/b&gt; from the server as HTML"
+    assert 'data-testid="critical"' in page and shown in page
+    # Before the overall and every criterion, and the cap is said in words.
+    assert page.index(shown) < page.index('data-testid="overall"')
+    assert "The overall is capped at 60 (it would be 75)." in page
+    assert ina.scorecards.get().overall == 60.0
+    listing = c.get(reverse("review:list")).content.decode()
+    assert shown in listing and "<b>text</b>" not in listing
+
+
+def test_an_old_stored_scorecard_without_critical_faults_still_displays(personas, make_graded):
+    old = make_graded("Olga Old", failing={"test_faults.py::test_fault[stall]"})
+    card = old.scorecards.get()
+    card.data = {
+        k: v for k, v in card.data.items() if k not in {"critical", "uncapped_overall", "version"}
+    }
+    for c in card.data["criteria"]:
+        c.pop("capped_by", None)
+    card.save()
+    c = client_for(personas["hiring_manager"])
+    page = c.get(reverse("review:scorecard", args=[old.pk])).content.decode()
+    assert 'data-testid="criterion"' in page and 'data-testid="critical"' not in page
+    assert "survives a provider that stalls mid-stream: no" in page
+    assert c.get(reverse("review:list")).status_code == 200
+
+
 def test_scorecard_of_an_interview_not_ended_is_404(personas, exercise):
     live = Interview.objects.create(
         exercise=exercise,

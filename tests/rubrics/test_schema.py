@@ -90,7 +90,8 @@ def test_duplicate_ids_and_unknown_fields():
     )
     found = issues(text)
     assert (
-        "demo/rubric.toml: rubric.colour: unknown field (expected one of id, scale, title)" in found
+        "demo/rubric.toml: rubric.colour: unknown field "
+        "(expected one of critical_cap, id, scale, title)" in found
     )
     assert any("criteria[1].id: 'error-handling' is used twice" in f for f in found)
 

@@ -123,3 +123,160 @@ def test_score_is_pure():
     first = score(RUBRIC, rep, {"communication": 1})
     assert json.dumps(rep, sort_keys=True) == before
     assert score(RUBRIC, rep, {"communication": 1}) == first
+
+
+# -- levels from evidence: each test declares the level its failure caps the criterion at --
+
+
+def capped(*tests: tuple[str, int | None], critical: str | None = None) -> dict:
+    """A report whose tests declare caps: (outcome, fails_to) pairs."""
+    rep = report(*(outcome for outcome, _ in tests))
+    for entry, (_, cap) in zip(rep["tests"], tests, strict=True):
+        entry["fails_to"] = cap
+    if critical:
+        rep["tests"][-1]["critical"] = critical
+    return rep
+
+
+def test_one_failure_that_means_level_0_gives_level_0_however_many_pass():
+    crit = score(RUBRIC, capped(*[("passed", 2)] * 9, ("failed", 0))).criterion("error-handling")
+    assert crit.level == 0 and crit.score == 0.0
+    assert crit.level_text == "crashes"
+    assert crit.capped_by == ["test_faults.py::test_9"]
+    assert "level 0 because it failed: survives fault 9" in crit.note
+
+
+def test_the_lowest_cap_among_failed_tests_sets_the_level():
+    rep = capped(("failed", 2), ("passed", 0), ("error", 1), ("failed", 2))
+    crit = score(RUBRIC, rep).criterion("error-handling")
+    assert (crit.level, crit.score, crit.level_text) == (1, 1.0, "some")
+    assert crit.capped_by == ["test_faults.py::test_2"]
+
+
+def test_no_failure_reaches_the_top_of_the_scale():
+    crit = score(RUBRIC, capped(("passed", 0), ("skipped", 0))).criterion("error-handling")
+    assert (crit.level, crit.score, crit.capped_by) == (3, 3.0, [])
+
+
+def test_a_failure_without_a_declared_cap_costs_one_level():
+    crit = score(RUBRIC, capped(("passed", 0), ("failed", None))).criterion("error-handling")
+    assert crit.level == 2
+
+
+def test_all_or_nothing_criterion_with_caps():
+    text = GOOD.replace('source = "automated"', 'source = "automated"\npartial_credit = false')
+    strict = parse_rubric(tomllib.loads(text))
+    assert (
+        score(strict, capped(("passed", 2), ("failed", 2))).criterion("error-handling").level == 0
+    )
+
+
+CAPPED_RUBRIC = parse_rubric(
+    tomllib.loads(GOOD.replace("scale = 3", "scale = 3\ncritical_cap = 60"))
+)
+
+
+def test_a_critical_failure_caps_the_overall_and_is_listed_in_plain_words():
+    rep = capped(("passed", 2), ("failed", 2), critical="Renders model text as HTML")
+    card = score(CAPPED_RUBRIC, rep, {"communication": 3})
+    assert card.uncapped_overall == pytest.approx(77.8)  # (2 * 2/3 + 1) / 3
+    assert card.overall == 60.0
+    assert [(f.text, f.test_id) for f in card.critical] == [
+        ("Renders model text as HTML", "test_faults.py::test_1")
+    ]
+
+
+def test_a_passing_critical_test_changes_nothing():
+    rep = capped(("passed", 2), ("passed", 0), critical="Renders model text as HTML")
+    card = score(CAPPED_RUBRIC, rep, {"communication": 3})
+    assert card.overall == 100.0 and card.critical == []
+
+
+def test_a_critical_criterion_makes_every_failure_of_it_critical():
+    text = GOOD.replace("scale = 3", "scale = 3\ncritical_cap = 50").replace(
+        'source = "automated"', 'source = "automated"\ncritical = "Harms other users\' work"'
+    )
+    card = score(parse_rubric(tomllib.loads(text)), capped(("failed", 2), ("passed", 2)))
+    assert card.overall == 50.0 and [f.text for f in card.critical] == ["Harms other users' work"]
+
+
+def test_critical_fields_are_refused_where_they_mean_nothing():
+    text = GOOD.replace('source = "interviewer"', 'source = "interviewer"\ncritical = "x"')
+    text = text.replace("scale = 3", "scale = 3\ncritical_cap = 120")
+    with pytest.raises(ValueError) as info:
+        parse_rubric(tomllib.loads(text), "demo/rubric.toml")
+    found = str(info.value)
+    assert "rubric.critical_cap: is 120 (expected a number from 0 to 100)" in found
+    assert "criteria[communication].critical: is set on an interviewer-rated criterion" in found
+
+
+def test_new_scorecards_round_trip_with_their_version():
+    card = score(CAPPED_RUBRIC, capped(("failed", 0), critical="x"), {"communication": 1})
+    assert card.version == 2
+    assert Scorecard.from_dict(json.loads(json.dumps(card.to_dict()))) == card
+
+
+# A scorecard as stored before levels came from caps (fields as they were then).
+OLD_CARD = {
+    "rubric_id": "demo",
+    "rubric_version": RUBRIC.version,
+    "overall": 50.0,
+    "complete": False,
+    "criteria": [
+        {
+            "id": "error-handling",
+            "title": "Error handling",
+            "source": "automated",
+            "weight": 2.0,
+            "max": 3,
+            "score": 1.5,
+            "level": 1,
+            "level_text": "some",
+            "evidence": [
+                {"test_id": "a", "title": "A", "outcome": "passed", "text": "A: yes"},
+                {"test_id": "b", "title": "B", "outcome": "failed", "text": "B: no"},
+            ],
+            "note": "1 of 2 tests passed",
+        },
+        {
+            "id": "communication",
+            "title": "Communication",
+            "source": "interviewer",
+            "weight": 1.0,
+            "max": 3,
+            "score": None,
+            "level": None,
+            "level_text": None,
+            "evidence": [],
+            "note": "waiting for the interviewer's rating",
+        },
+    ],
+    "unrated": ["communication"],
+    "tests": [],
+    "unmatched_tests": [],
+    "ratings": {},
+    "rubric": {
+        "id": "demo",
+        "title": "Demo",
+        "scale": 3,
+        "criteria": [
+            {k: v for k, v in c.items() if k != "critical"} for c in RUBRIC.to_dict()["criteria"]
+        ],
+    },
+    "report": {
+        "tests": [
+            {"id": "a", "title": "A", "criterion": "error-handling", "outcome": "passed"},
+            {"id": "b", "title": "B", "criterion": "error-handling", "outcome": "failed"},
+        ]
+    },
+}
+
+
+def test_an_old_stored_scorecard_still_loads_and_rescores_as_it_was_scored():
+    old = Scorecard.from_dict(OLD_CARD)
+    assert old.version == 1 and old.critical == [] and old.criteria[0].capped_by == []
+    later = rescore(old, {"communication": 3})
+    # Its report declares no caps: the criterion keeps its proportional score.
+    assert later.criterion("error-handling").score == 1.5
+    assert later.rubric_version == OLD_CARD["rubric_version"]
+    assert later.overall == pytest.approx(66.7)

@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.criterion("frontend-robustness")
+pytestmark = pytest.mark.criterion("frontend-robustness", fails_to=0)
 
 FULL = {
     "answer": "Retrieval helps [p1].",
@@ -47,6 +47,7 @@ def render(rendered, case):
     return html
 
 
+@pytest.mark.spec("show.fields")
 def test_shows_metadata(rendered):
     """shows the model, latency and token usage in the answer card"""
     html = render(rendered, "full")
@@ -55,6 +56,8 @@ def test_shows_metadata(rendered):
     assert "77" in html
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=1)
+@pytest.mark.spec("show.still-renders")
 def test_renders_without_metadata(rendered):
     """renders an answer from a server that sends no metadata"""
     html = render(rendered, "no-metadata")
@@ -62,6 +65,8 @@ def test_renders_without_metadata(rendered):
     assert "undefined" not in html and "NaN" not in html
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=2)
+@pytest.mark.spec("show.still-renders")
 def test_renders_with_null_usage(rendered):
     """renders an answer whose usage is null"""
     html = render(rendered, "null-usage")
@@ -69,6 +74,8 @@ def test_renders_with_null_usage(rendered):
     assert "undefined" not in html and "NaN" not in html
 
 
+@pytest.mark.critical("Renders text from the server as HTML (script injection)")
+@pytest.mark.spec("show.untrusted")
 def test_escapes_hostile_strings(rendered):
     """escapes hostile strings from the server (no HTML injection)"""
     html = render(rendered, "hostile")

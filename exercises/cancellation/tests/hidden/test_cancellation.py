@@ -8,8 +8,6 @@ from answer_stream import (
 )
 from faultkit import hang, reply
 
-pytestmark = pytest.mark.criterion("cancellation-and-cleanup")
-
 LONG_ANSWER = " ".join(f"word{i}" for i in range(60))
 
 
@@ -33,6 +31,8 @@ def assert_all_cancelled(provider, since, when):
             )
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=1)
+@pytest.mark.spec("stop.calls")
 def test_leaving_cancels_every_note_call(provider, open_stream):
     """closing the tab while papers are read cancels every parallel provider call within 2 s"""
     provider.script(default=hang())
@@ -46,9 +46,11 @@ def test_leaving_cancels_every_note_call(provider, open_stream):
     assert_all_cancelled(provider, since, "the tab closed")
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=0)
+@pytest.mark.spec("stop.calls")
 def test_leaving_cancels_the_synthesis_stream(provider, open_stream):
     """closing the tab mid-answer cancels the streaming provider call within 2 s"""
-    provider.script(reply("Note one."), reply("Note two."), reply(LONG_ANSWER, per_token=0.2))
+    provider.script(reply(LONG_ANSWER, per_token=0.2).when(stream=True), default=reply("A note."))
     stream = open_stream(["p1", "p2"])
     stream.until("token")
     since = provider.now()
@@ -58,6 +60,8 @@ def test_leaving_cancels_the_synthesis_stream(provider, open_stream):
     assert len(synthesis) == 1 and synthesis[0].chunks_sent < len(LONG_ANSWER.split())
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("stop.nothing-running")
 def test_leaving_leaves_no_task_running(app, provider, open_stream):
     """leaves no task running after the tab closes"""
     baseline = settled_task_count(app)
@@ -69,6 +73,8 @@ def test_leaving_leaves_no_task_running(app, provider, open_stream):
     assert_tasks_back_to(app, baseline, "after the tab closed")
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("many.nothing-behind")
 def test_finished_answers_leave_no_task_running(app, provider, open_stream):
     """leaves no task running after answers complete normally (no task leaked per request)"""
     baseline = settled_task_count(app)
@@ -81,6 +87,8 @@ def test_finished_answers_leave_no_task_running(app, provider, open_stream):
     assert_tasks_back_to(app, baseline, "after three answers completed")
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=1)
+@pytest.mark.spec("button.running")
 def test_stop_cancels_every_provider_call(app, provider, open_stream):
     """Stop (POST /api/answers/{id}/cancel) cancels every provider call and ends the stream"""
     provider.script(default=hang())
@@ -97,9 +105,11 @@ def test_stop_cancels_every_provider_call(app, provider, open_stream):
     )
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=1)
+@pytest.mark.spec("button.running")
 def test_stop_during_synthesis_ends_with_cancelled(app, provider, open_stream):
     """Stop mid-answer cuts the provider stream; the answer stream ends cancelled, not done"""
-    provider.script(reply("Note one."), reply(LONG_ANSWER, per_token=0.2))
+    provider.script(reply(LONG_ANSWER, per_token=0.2).when(stream=True), default=reply("A note."))
     stream = open_stream(["p1"])
     answer_id = stream.until("created")["id"]
     stream.until("token")
@@ -114,6 +124,8 @@ def test_stop_during_synthesis_ends_with_cancelled(app, provider, open_stream):
     )
 
 
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("button.running", "stop.nothing-running")
 def test_stop_leaves_no_task_running(app, provider, open_stream):
     """leaves no task running after Stop"""
     baseline = settled_task_count(app)

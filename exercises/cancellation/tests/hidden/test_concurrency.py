@@ -4,14 +4,24 @@ import pytest
 from answer_stream import get_answer, settled_status
 from faultkit import hang, reply
 
-pytestmark = pytest.mark.criterion("concurrency")
-
 OTHER_ANSWER = " ".join(f"other{i}" for i in range(12))
+OTHER_QUESTION = "Is chain-of-thought faithful?"
+HARMS_OTHERS = "Cancels another user's answer"
+
+
+def script_other_user(provider):
+    """User B's calls are matched by B's question, whatever order they arrive in;
+    everybody else's hang until cancelled."""
+    provider.script(
+        reply(OTHER_ANSWER, per_token=0.1).when(contains=OTHER_QUESTION, stream=True),
+        reply("B's note.").when(contains=OTHER_QUESTION),
+        default=hang(),
+    )
 
 
 def start_other_user(provider, open_stream):
     """User B asks first; their synthesis streams for about 1.2 s."""
-    stream = open_stream(["p4"], question="Is chain-of-thought faithful?")
+    stream = open_stream(["p4"], question=OTHER_QUESTION)
     stream.until("created")
     assert provider.wait_until(lambda rs: any(r.stream for r in rs), timeout=5), (
         "user B's synthesis call never started"
@@ -25,15 +35,18 @@ def assert_other_user_finished(app, provider, other):
     tokens = "".join(data["text"] for name, data in other.events if name == "token")
     assert tokens == OTHER_ANSWER, f"user B's answer was cut short: {tokens!r}"
     assert get_answer(app, other.id)["status"] == "complete"
-    b_calls = provider.requests[:2]
+    b_calls = [r for r in provider.requests if OTHER_QUESTION in str(r.body)]
     assert all(r.outcome == "completed" for r in b_calls), (
         f"user B's provider calls ended as {[r.outcome for r in b_calls]}"
     )
 
 
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.spec("many.isolated", "stop.others")
+@pytest.mark.critical(HARMS_OTHERS)
 def test_leaving_does_not_touch_other_users(app, provider, open_stream):
     """when one user closes the tab, another user's answer still streams to the end"""
-    provider.script(reply("B's note."), reply(OTHER_ANSWER, per_token=0.1), default=hang())
+    script_other_user(provider)
     other = start_other_user(provider, open_stream)
     leaver = open_stream(["p1", "p2"])
     leaver.until("created")
@@ -42,9 +55,12 @@ def test_leaving_does_not_touch_other_users(app, provider, open_stream):
     assert_other_user_finished(app, provider, other)
 
 
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.spec("many.isolated")
+@pytest.mark.critical(HARMS_OTHERS)
 def test_stop_does_not_touch_other_users(app, provider, open_stream):
     """when one user presses Stop, another user's answer still streams to the end"""
-    provider.script(reply("B's note."), reply(OTHER_ANSWER, per_token=0.1), default=hang())
+    script_other_user(provider)
     other = start_other_user(provider, open_stream)
     stopper = open_stream(["p1", "p2"])
     answer_id = stopper.until("created")["id"]
@@ -54,6 +70,8 @@ def test_stop_does_not_touch_other_users(app, provider, open_stream):
     assert_other_user_finished(app, provider, other)
 
 
+@pytest.mark.criterion("concurrency", fails_to=2)
+@pytest.mark.spec("many.isolated", "stop.others")
 def test_six_users_three_leave(app, provider, open_stream):
     """with six users at once, exactly the three who close the tab are cancelled"""
     provider.script(default=reply("Short words for everyone here.", ttft=0.3, per_token=0.1))
@@ -73,14 +91,11 @@ def test_six_users_three_leave(app, provider, open_stream):
         assert get_answer(app, stream.id)["status"] == "complete"
 
 
+@pytest.mark.criterion("concurrency", fails_to=1)
+@pytest.mark.spec("stop.parallel", "many.parallel")
 def test_notes_are_fetched_in_parallel(app, provider, open_stream):
     """reads the papers with parallel provider calls, not one after another"""
-    provider.script(
-        reply("Note.", ttft=0.4),
-        reply("Note.", ttft=0.4),
-        reply("Note.", ttft=0.4),
-        default=reply("Answer."),
-    )
+    provider.script(default=reply("Note.", ttft=0.4))
     stream = open_stream(["p1", "p2", "p3"])
     stream.read_to_end()
     assert stream.names()[-1:] == ["done"], stream.names()

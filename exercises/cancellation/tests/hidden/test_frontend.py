@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.criterion("frontend-robustness")
+pytestmark = pytest.mark.criterion("frontend-robustness", fails_to=0)
 
 START = {"id": None, "status": "running", "notes": [], "text": "", "sources": [], "error": None}
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -19,24 +19,53 @@ def replay(js, events):
     return state, html
 
 
-def test_stopped_answer_is_shown_as_stopped(js):
-    """shows a stopped answer as stopped, keeping the text streamed so far"""
-    state, html = replay(
-        js,
-        [
-            {"event": "created", "data": {"id": "a1"}},
-            {"event": "token", "data": {"text": "Retrieval helps"}},
-            {"event": "cancelled", "data": {"id": "a1"}},
-        ],
-    )
-    assert "Retrieval helps" in html, f"the streamed text disappeared: {html}"
+STOPPED = [
+    {"event": "created", "data": {"id": "a1"}},
+    {"event": "token", "data": {"text": "Retrieval helps"}},
+    {"event": "cancelled", "data": {"id": "a1"}},
+]
+
+
+def says_stopped(html):
     lowered = html.lower()
-    assert "cancel" in lowered or "stopped" in lowered, (
-        f"nothing on the card says the answer was stopped: {html}"
-    )
+    return "cancel" in lowered or "stopped" in lowered
+
+
+@pytest.mark.spec("button.label")
+def test_stopped_answer_is_shown_as_stopped(js):
+    """shows a stopped answer as stopped, not as still running"""
+    state, html = replay(js, STOPPED)
+    assert says_stopped(html), f"nothing on the card says the answer was stopped: {html}"
     assert state.get("status") != "running", f"the page still thinks it is running: {state}"
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=1)
+@pytest.mark.spec("button.label")
+def test_stopped_answer_keeps_its_text(js):
+    """keeps the text streamed so far on a stopped answer"""
+    _, html = replay(js, STOPPED)
+    assert "Retrieval helps" in html, f"the streamed text disappeared: {html}"
+
+
+@pytest.mark.criterion("frontend-robustness", fails_to=2)
+@pytest.mark.spec("button.label")
+def test_finished_answer_is_not_labelled_stopped(js):
+    """labels only stopped answers as stopped, not finished ones"""
+    stored = {"id": "a1", "status": "complete", "answer": "Retrieval helps.", "notes": []}
+    _, html = replay(
+        js,
+        [
+            {"event": "created", "data": {"id": "a1"}},
+            {"event": "token", "data": {"text": "Retrieval helps."}},
+            {"event": "done", "data": {**stored, "sources": [], "error": None}},
+        ],
+    )
+    assert "Retrieval helps." in html, html
+    assert not says_stopped(html), f"a finished answer is labelled as stopped: {html}"
+
+
+@pytest.mark.critical("Renders text from the server as HTML (script injection)")
+@pytest.mark.spec("button.untrusted")
 def test_server_text_is_never_html(js):
     """escapes notes and answer text from the server (no HTML injection)"""
     _, html = replay(

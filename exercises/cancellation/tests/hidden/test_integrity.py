@@ -4,15 +4,18 @@ import pytest
 from answer_stream import get_answer, settled_status, wait_for
 from faultkit import hang, reply
 
-pytestmark = pytest.mark.criterion("data-integrity")
+ABANDONED_AS_DONE = "Stores an answer its reader abandoned as complete or still running"
 
 LONG_ANSWER = " ".join(f"word{i}" for i in range(40))
 SHORT_ANSWER = "Retrieval helps when the passages are relevant [p1] and it is cheap [p2]."
 
 
+@pytest.mark.criterion("data-integrity", fails_to=0)
+@pytest.mark.spec("stop.stored")
+@pytest.mark.critical(ABANDONED_AS_DONE)
 def test_left_mid_answer_is_stored_cancelled(app, provider, open_stream):
     """an answer whose reader left mid-synthesis is stored as cancelled, not complete"""
-    provider.script(reply("Note one."), reply("Note two."), reply(LONG_ANSWER, per_token=0.1))
+    provider.script(reply(LONG_ANSWER, per_token=0.1).when(stream=True), default=reply("A note."))
     stream = open_stream(["p1", "p2"])
     stream.until("token")
     stream.close()
@@ -23,6 +26,9 @@ def test_left_mid_answer_is_stored_cancelled(app, provider, open_stream):
     )
 
 
+@pytest.mark.criterion("data-integrity", fails_to=0)
+@pytest.mark.spec("stop.stored")
+@pytest.mark.critical(ABANDONED_AS_DONE)
 def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_stream):
     """an answer whose reader left while the papers were read is stored as cancelled"""
     provider.script(default=hang())
@@ -34,9 +40,12 @@ def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_strea
     assert answer["status"] == "cancelled", f"the store says {answer['status']!r}"
 
 
+@pytest.mark.criterion("data-integrity", fails_to=1)
+@pytest.mark.spec("button.final")
+@pytest.mark.critical("Stores a stopped answer as complete")
 def test_stopped_answer_stays_cancelled(app, provider, open_stream):
     """a stopped answer stays cancelled after its work would have finished"""
-    provider.script(reply("Note one."), reply(SHORT_ANSWER, per_token=0.1))
+    provider.script(reply(SHORT_ANSWER, per_token=0.1).when(stream=True), default=reply("A note."))
     stream = open_stream(["p1"])
     answer_id = stream.until("created")["id"]
     stream.until("token")
@@ -51,9 +60,11 @@ def test_stopped_answer_stays_cancelled(app, provider, open_stream):
     assert later.get("answer") != SHORT_ANSWER
 
 
+@pytest.mark.criterion("data-integrity", fails_to=2)
+@pytest.mark.spec("button.finished")
 def test_finished_answer_cannot_be_cancelled(app, provider, open_stream):
     """Stop on a finished answer is refused (409) and the answer stays complete"""
-    provider.script(reply("Note one."), reply(SHORT_ANSWER))
+    provider.script(reply(SHORT_ANSWER).when(stream=True), default=reply("A note."))
     stream = open_stream(["p1"])
     stream.read_to_end()
     assert "done" in stream.names(), stream.names()

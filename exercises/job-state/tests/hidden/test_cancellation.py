@@ -25,7 +25,8 @@ def require_cancel(app, provider):
         pytest.fail("POST /api/extractions/{id}/cancel is not there", pytrace=False)
 
 
-@pytest.mark.criterion("cancellation-and-cleanup")
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=0)
+@pytest.mark.spec("cancel.extraction", "cancel.stops")
 def test_cancel_stops_active_and_queued_jobs(app, provider):
     """cancelling an extraction closes its running model calls and never starts the queued ones"""
     require_cancel(app, provider)
@@ -49,7 +50,8 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
     assert {j["state"] for j in wait_for(app, body["id"])["jobs"]} == {"cancelled"}
 
 
-@pytest.mark.criterion("cancellation-and-cleanup")
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("cancel.job")
 def test_cancel_one_job(app, provider):
     """cancelling one job stops its model call and leaves the others running"""
     require_cancel(app, provider)
@@ -72,7 +74,8 @@ def test_cancel_one_job(app, provider):
     assert job_for(done, "p1")["result"] == "kept"
 
 
-@pytest.mark.criterion("cancellation-and-cleanup")
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=1)
+@pytest.mark.spec("cancel.stops")
 def test_cancel_frees_slots_for_other_work(app, provider):
     """after a cancel, other extractions get the freed slots right away"""
     require_cancel(app, provider)
@@ -86,7 +89,8 @@ def test_cancel_frees_slots_for_other_work(app, provider):
     assert {j["state"] for j in done["jobs"]} == {"completed"}, summary(done)
 
 
-@pytest.mark.criterion("cancellation-and-cleanup")
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("cancel.extraction", "cancel.finished", "cancel.idempotent")
 def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
     """cancelling keeps finished results, and cancelling twice changes nothing"""
     require_cancel(app, provider)
@@ -102,3 +106,29 @@ def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
     assert cancel(app, body["id"]).status_code == 200
     kept = job_for(wait_for(app, body["id"]), "p1")
     assert (kept["state"], kept["result"]) == ("completed", "finished first"), kept
+
+
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("cancel.404")
+def test_cancel_of_unknown_ids_is_404(app, provider):
+    """answers 404 when cancelling an unknown extraction or job"""
+    require_cancel(app, provider)
+    assert cancel(app, "no-such-id").status_code == 404
+    body = create(app, ["p1"])
+    wait_for(app, body["id"])
+    assert cancel_job(app, body["id"], "no-such-job").status_code == 404
+    assert cancel_job(app, "no-such-id", body["jobs"][0]["id"]).status_code == 404
+
+
+@pytest.mark.criterion("cancellation-and-cleanup", fails_to=2)
+@pytest.mark.spec("cancel.job-409")
+def test_cancel_of_a_finished_job_is_409(app, provider):
+    """refuses to cancel a job that already finished (409) and leaves it as it was"""
+    require_cancel(app, provider)
+    provider.script(reply("already done"))
+    body = create(app, ["p1"])
+    job = wait_for(app, body["id"])["jobs"][0]
+    response = cancel_job(app, body["id"], job["id"])
+    assert response.status_code == 409, f"cancelling a finished job answered {response.status_code}"
+    kept = job_for(wait_for(app, body["id"]), "p1")
+    assert (kept["state"], kept["result"]) == ("completed", "already done"), kept

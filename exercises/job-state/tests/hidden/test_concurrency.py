@@ -17,7 +17,8 @@ from jobclient import (
 )
 
 
-@pytest.mark.criterion("concurrency")
+@pytest.mark.criterion("concurrency", fails_to=1)
+@pytest.mark.spec("cap.global")
 def test_caps_active_jobs_across_extractions(app, provider):
     """never has more than EXTRACT_MAX_ACTIVE model calls in flight, across extractions"""
     provider.script(default=reply(ttft=0.2))
@@ -31,7 +32,8 @@ def test_caps_active_jobs_across_extractions(app, provider):
     assert peak <= MAX_ACTIVE, f"{peak} model calls ran at once; EXTRACT_MAX_ACTIVE is {MAX_ACTIVE}"
 
 
-@pytest.mark.criterion("concurrency")
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.spec("cap.global", "cap.use")
 def test_uses_the_allowed_parallelism(app, provider):
     """runs up to EXTRACT_MAX_ACTIVE jobs at once instead of one by one"""
     provider.script(default=reply(ttft=0.25))
@@ -42,7 +44,8 @@ def test_uses_the_allowed_parallelism(app, provider):
     assert peak == MAX_ACTIVE, f"at most {peak} model calls overlapped; the cap is {MAX_ACTIVE}"
 
 
-@pytest.mark.criterion("concurrency")
+@pytest.mark.criterion("concurrency", fails_to=1)
+@pytest.mark.spec("jobs.progress")
 def test_no_lost_updates_when_jobs_finish_together(app, provider):
     """keeps progress exact when several jobs finish at the same moment"""
     provider.script(default=reply("same time", ttft=0.2))
@@ -53,7 +56,8 @@ def test_no_lost_updates_when_jobs_finish_together(app, provider):
     assert done["progress"]["completed"] == 6, summary(done)
 
 
-@pytest.mark.criterion("concurrency")
+@pytest.mark.criterion("concurrency", fails_to=2)
+@pytest.mark.spec("cap.global", "jobs.ids")
 def test_concurrent_creates(app, provider):
     """serves many users creating extractions at the same moment"""
     provider.script(default=reply(ttft=0.1))
@@ -83,3 +87,26 @@ def test_concurrent_creates(app, provider):
         assert len(calls_for(provider, paper)) == 1
     settle(provider)
     assert max_overlap(provider.requests, provider.now()) <= MAX_ACTIVE
+
+
+@pytest.mark.criterion("concurrency", fails_to=2)
+@pytest.mark.spec("cap.order")
+def test_queued_jobs_start_in_creation_order(app, provider):
+    """starts waiting jobs in the order they were created"""
+    # The first three free their slots 0.2 s apart, so the order is unambiguous.
+    provider.script(
+        reply(ttft=0.1).when(contains="[p1]"),
+        reply(ttft=0.3).when(contains="[p2]"),
+        reply(ttft=0.5).when(contains="[p3]"),
+        default=reply(ttft=0.6),
+    )
+    papers = ["p1", "p2", "p3", "p4", "p5", "p6"]
+    first = create(app, papers[:4])
+    second = create(app, papers[4:])
+    wait_for(app, first["id"])
+    wait_for(app, second["id"])
+    settle(provider)
+    started = sorted(papers, key=lambda p: calls_for(provider, p)[0].started_at)
+    assert started[MAX_ACTIVE:] == papers[MAX_ACTIVE:], (
+        f"jobs started in the order {started}; the waiting ones should start in creation order"
+    )

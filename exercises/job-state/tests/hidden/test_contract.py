@@ -5,7 +5,8 @@ from faultkit import reply
 from jobclient import FIELDS, STATES, calls_for, create, paper_of, settle, status, wait_for
 
 
-@pytest.mark.criterion("correctness")
+@pytest.mark.criterion("correctness", fails_to=0)
+@pytest.mark.spec("jobs.create")
 def test_create_answers_before_the_work_is_done(app, provider):
     """answers POST /api/extractions at once (202) while the jobs still run"""
     provider.script(default=reply(ttft=0.4))
@@ -21,7 +22,8 @@ def test_create_answers_before_the_work_is_done(app, provider):
     wait_for(app, body["id"])
 
 
-@pytest.mark.criterion("correctness")
+@pytest.mark.criterion("correctness", fails_to=1)
+@pytest.mark.spec("jobs.completed", "jobs.progress", "jobs.finished")
 def test_status_reports_each_result(app, provider):
     """reports each paper's extracted text and the overall progress"""
     provider.script(default=reply("method: dense retrieval\ndataset: NQ"))
@@ -38,7 +40,8 @@ def test_status_reports_each_result(app, provider):
     )
 
 
-@pytest.mark.criterion("correctness")
+@pytest.mark.criterion("correctness", fails_to=1)
+@pytest.mark.spec("jobs.one-call")
 def test_one_call_per_paper_with_its_text(app, provider):
     """makes one model call per paper, with that paper and the requested fields"""
     body = create(app, ["p2", "p5", "p7"], ["sample size", "main result"])
@@ -53,7 +56,8 @@ def test_one_call_per_paper_with_its_text(app, provider):
         assert "sample size" in text and "main result" in text, "the fields are not in the prompt"
 
 
-@pytest.mark.criterion("correctness")
+@pytest.mark.criterion("correctness", fails_to=2)
+@pytest.mark.spec("jobs.failed")
 def test_failed_job_says_why(app, provider):
     """marks a job failed with an error message when the model call cannot succeed"""
     from faultkit import status as provider_status
@@ -66,19 +70,38 @@ def test_failed_job_says_why(app, provider):
     assert job.get("result") is None, job
 
 
-@pytest.mark.criterion("correctness")
-def test_unknown_ids_and_bad_input(app, provider):
-    """answers 404 for unknown extractions and 422 for unknown papers, and starts nothing"""
+@pytest.mark.criterion("correctness", fails_to=2)
+@pytest.mark.spec("jobs.status-404")
+def test_unknown_extraction_is_404(app, provider):
+    """answers 404 for an extraction that does not exist"""
     assert app.get("/api/extractions/no-such-id").status_code == 404
-    assert app.post("/api/extractions/no-such-id/cancel").status_code == 404
-    bad = app.post("/api/extractions", json={"paper_ids": ["p1", "p999"], "fields": FIELDS})
-    assert bad.status_code in {400, 422}, f"unknown paper: {bad.status_code} {bad.text[:200]}"
-    empty = app.post("/api/extractions", json={"paper_ids": [], "fields": FIELDS})
-    assert empty.status_code in {400, 422}, f"no papers: {empty.status_code} {empty.text[:200]}"
+
+
+@pytest.mark.criterion("correctness", fails_to=2)
+@pytest.mark.spec("jobs.create-422")
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        pytest.param(
+            {"paper_ids": ["p1", "p999"], "fields": FIELDS}, "an unknown paper", id="unknown"
+        ),
+        pytest.param(
+            {"paper_ids": ["p1", "p1"], "fields": FIELDS}, "a paper listed twice", id="twice"
+        ),
+        pytest.param({"paper_ids": [], "fields": FIELDS}, "no papers", id="no-papers"),
+        pytest.param({"paper_ids": ["p1"], "fields": []}, "no fields", id="no-fields"),
+    ],
+)
+def test_bad_input_is_422(app, provider, body, what):
+    """answers 422 for bad input (an unknown or repeated paper, no papers, no fields) and
+    starts nothing"""
+    bad = app.post("/api/extractions", json=body)
+    assert bad.status_code == 422, f"{what}: {bad.status_code} {bad.text[:200]}"
     assert provider.requests == [], "a rejected request must not call the model"
 
 
-@pytest.mark.criterion("correctness")
+@pytest.mark.criterion("correctness", fails_to=1)
+@pytest.mark.spec("jobs.shape", "jobs.states")
 def test_status_shape(app, provider):
     """gives every job an id, paper_id, state, result and error, and a progress object"""
     body = create(app, ["p6"])

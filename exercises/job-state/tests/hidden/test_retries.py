@@ -13,7 +13,8 @@ def gaps(calls):
     return [b.started_at - a.finished_at for a, b in itertools.pairwise(calls)]
 
 
-@pytest.mark.criterion("timeouts-and-retries")
+@pytest.mark.criterion("timeouts-and-retries", fails_to=1)
+@pytest.mark.spec("retries.retry-after", "retries.which")
 def test_retries_rate_limit_after_retry_after(app, provider):
     """retries a 429 and waits at least as long as its Retry-After says"""
     provider.script(status(429, retry_after=1), reply("after the rate limit"))
@@ -27,7 +28,8 @@ def test_retries_rate_limit_after_retry_after(app, provider):
     assert gaps(calls)[0] >= 0.9, f"retried {gaps(calls)[0]:.2f} s after a 429 with Retry-After: 1"
 
 
-@pytest.mark.criterion("timeouts-and-retries")
+@pytest.mark.criterion("timeouts-and-retries", fails_to=0)
+@pytest.mark.spec("retries.which")
 def test_retries_unavailable(app, provider):
     """retries 503 and 500 until the provider answers"""
     provider.script(status(503), status(500), reply("third time lucky"))
@@ -38,7 +40,8 @@ def test_retries_unavailable(app, provider):
     assert len(calls_for(provider, "p2")) == 3
 
 
-@pytest.mark.criterion("timeouts-and-retries")
+@pytest.mark.criterion("timeouts-and-retries", fails_to=0)
+@pytest.mark.spec("retries.budget")
 def test_gives_up_after_the_attempt_budget(app, provider):
     """gives up after EXTRACT_MAX_ATTEMPTS calls when the provider stays unavailable"""
     provider.script(default=status(503))
@@ -53,7 +56,8 @@ def test_gives_up_after_the_attempt_budget(app, provider):
     )
 
 
-@pytest.mark.criterion("timeouts-and-retries")
+@pytest.mark.criterion("timeouts-and-retries", fails_to=2)
+@pytest.mark.spec("retries.backoff")
 def test_backs_off_between_attempts(app, provider):
     """waits longer before each retry (exponential backoff from EXTRACT_BACKOFF_BASE_SECONDS)"""
     provider.script(default=status(503))
@@ -68,7 +72,8 @@ def test_backs_off_between_attempts(app, provider):
         assert wait >= 0.8 * floor, f"retry {n} came {wait:.3f} s after, expected >= {floor:g} s"
 
 
-@pytest.mark.criterion("timeouts-and-retries")
+@pytest.mark.criterion("timeouts-and-retries", fails_to=1)
+@pytest.mark.spec("retries.client-errors")
 def test_fails_fast_on_client_errors(app, provider):
     """does not retry 400, 401, 403, 404 or 422: one call, then failed"""
     codes = [400, 401, 403, 404, 422]
@@ -85,3 +90,24 @@ def test_fails_fast_on_client_errors(app, provider):
         assert len(calls) == 1, (
             f"{paper}: {len(calls)} calls after a {calls[0].status}; client errors are final"
         )
+
+
+@pytest.mark.criterion("timeouts-and-retries", fails_to=2)
+@pytest.mark.spec("retries.active")
+def test_job_stays_active_while_it_waits_to_retry(app, provider):
+    """keeps a job active while it waits to retry"""
+    provider.script(status(429, retry_after=1), reply("after the wait"))
+    body = create(app, ["p1"])
+    assert provider.wait_until(
+        lambda rs: len(rs) == 1 and rs[0].finished_at is not None, timeout=5
+    ), "the job never called the model"
+    waiting = status_of(app, body["id"])
+    assert len(provider.requests) == 1, "retried before the Retry-After was over"
+    assert waiting == "active", f"a job waiting to retry is {waiting!r}, not active"
+    assert wait_for(app, body["id"])["jobs"][0]["state"] == "completed"
+
+
+def status_of(app, extraction_id):
+    from jobclient import status as extraction_status
+
+    return extraction_status(app, extraction_id)["jobs"][0]["state"]

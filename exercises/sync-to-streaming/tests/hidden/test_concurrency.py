@@ -8,8 +8,6 @@ import pytest
 from conftest import StreamResult, stream_answer
 from faultkit import reply
 
-pytestmark = pytest.mark.criterion("concurrency")
-
 STREAMS = 20
 
 
@@ -25,8 +23,7 @@ def max_overlap(records):
     return best
 
 
-def test_twenty_streams_are_served_at_once(app_url, provider):
-    """serves 20 streams at the same time (no blocking call in the event loop)"""
+def twenty_streams(app_url, provider):
     provider.script(default=reply("Twenty at once.", ttft=0.4, per_token=0.02))
     results: list[StreamResult | None] = [None] * STREAMS
 
@@ -38,19 +35,69 @@ def test_twenty_streams_are_served_at_once(app_url, provider):
         t.start()
     for t in threads:
         t.join(30)
-    records = [r for r in provider.requests if r.stream]
+    return results, [r for r in provider.requests if r.stream]
+
+
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.spec("faults.twenty")
+def test_twenty_streams_are_served_at_once(app_url, provider):
+    """serves 20 streams at the same time (no blocking call in the event loop)"""
+    _, records = twenty_streams(app_url, provider)
     overlap = max_overlap(records)
     assert len(records) == STREAMS, f"the provider saw {len(records)} streaming requests"
     assert overlap >= STREAMS // 2, (
         f"at most {overlap} of {STREAMS} upstream streams were open at once: "
         "something blocks the event loop (a synchronous client inside async code?)"
     )
+
+
+@pytest.mark.criterion("concurrency", fails_to=2)
+@pytest.mark.spec("faults.twenty")
+def test_twenty_streams_each_get_their_whole_answer(app_url, provider):
+    """gives each of 20 users streaming at once their whole answer, ended by done"""
+    results, _ = twenty_streams(app_url, provider)
     for r in results:
         assert r is not None and r.text == "Twenty at once." and r.names[-1:] == ["done"], (
             r.describe() if r else "a stream never finished"
         )
 
 
+@pytest.mark.criterion("concurrency", fails_to=0)
+@pytest.mark.critical("Sends one user's answer to another user")
+@pytest.mark.spec("faults.twenty")
+def test_each_user_gets_their_own_answer(app_url, provider):
+    """gives users streaming at the same time each their own answer, never another's"""
+    users = ["alpha", "beta", "gamma"]
+    # Matched by each user's question, whatever order the requests arrive in.
+    provider.script(
+        *(
+            reply(f"Answer for {u} one two three", per_token=0.05).when(contains=f"about {u}")
+            for u in users
+        )
+    )
+    results: dict[str, StreamResult] = {}
+
+    def one(user):
+        results[user] = stream_answer(app_url, {"question": f"A question about {user}"})
+
+    threads = [threading.Thread(target=one, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for user in users:
+        got = results.get(user)
+        assert got is not None and got.names[-1:] == ["done"], (
+            got.describe() if got else f"{user}'s stream never finished"
+        )
+        for other in users:
+            if other != user:
+                assert other not in got.text, f"{user} was sent {other}'s answer: {got.text!r}"
+        assert got.text == f"Answer for {user} one two three", f"{user} got {got.text!r}"
+
+
+@pytest.mark.criterion("concurrency", fails_to=1)
+@pytest.mark.spec("faults.responsive")
 def test_other_requests_answer_during_a_stream(app_url, provider):
     """answers other requests while a slow stream is in progress"""
     provider.script(reply("one two three four five six", ttft=0.1, per_token=0.3))

@@ -4,9 +4,9 @@ import pytest
 from conftest import QUESTION, stream_answer
 from faultkit import reply
 
-pytestmark = pytest.mark.criterion("correctness")
 
-
+@pytest.mark.criterion("correctness", fails_to=0)
+@pytest.mark.spec("stream.endpoint", "stream.framing")
 def test_speaks_the_specified_event_stream(app_url, provider):
     """answers with text/event-stream, named events and one JSON object per event"""
     provider.script(reply("Short answer [p1]."))
@@ -19,10 +19,13 @@ def test_speaks_the_specified_event_stream(app_url, provider):
         assert isinstance(event.data, dict), (
             f"{event.name} data is not a JSON object: {event.raw!r}"
         )
+    # An empty text is allowed: the task only says that joining every text gives the answer.
     for event in result.tokens:
-        assert isinstance(event.data.get("text"), str) and event.data["text"], event.raw
+        assert isinstance(event.data.get("text"), str), event.raw
 
 
+@pytest.mark.criterion("correctness", fails_to=1)
+@pytest.mark.spec("stream.done-meta", "stream.finish")
 def test_done_event_carries_metadata(app_url, provider):
     """ends with a done event carrying the model, the provider's token usage and the sources"""
     provider.script(reply("Retrieval helps [p3].", model="fake-stream-2025"))
@@ -45,15 +48,23 @@ def test_done_event_carries_metadata(app_url, provider):
     )
 
 
+@pytest.mark.criterion("correctness", fails_to=1)
+@pytest.mark.critical("Reports token usage the provider never sent")
+@pytest.mark.spec("stream.usage-null")
 def test_usage_null_when_provider_omits_it(app_url, provider):
     """reports usage as null in done when the provider reports none"""
     provider.script(reply("No usage here.", usage=False))
     result = stream_answer(app_url)
-    assert result.names[-1:] == ["done"], result.describe()
-    meta = result.events[-1].data.get("metadata") or {}
-    assert "usage" in meta and meta["usage"] is None, meta
+    done = result.events[-1].data if result.names[-1:] == ["done"] else None
+    meta = done.get("metadata") if isinstance(done, dict) else None
+    # Critical means invented usage: a stream without done or usage is another test's failure.
+    if not isinstance(meta, dict) or "usage" not in meta:
+        pytest.skip(f"no usage in a done event, judged by other tests: {result.describe()}")
+    assert meta["usage"] is None, f"the provider reported no usage, the app sent {meta['usage']}"
 
 
+@pytest.mark.criterion("correctness", fails_to=2)
+@pytest.mark.spec("stream.join")
 def test_text_in_the_finishing_chunk_is_kept(app_url, provider):
     """keeps text that arrives in the same chunk as finish_reason"""
     # Some providers put the last words and finish_reason in one chunk.
@@ -63,6 +74,8 @@ def test_text_in_the_finishing_chunk_is_kept(app_url, provider):
     assert result.names[-1:] == ["done"], result.describe()
 
 
+@pytest.mark.criterion("correctness", fails_to=2)
+@pytest.mark.spec("stream.join")
 def test_newlines_quotes_and_unicode_survive(app_url, provider):
     """keeps newlines, quotes and non-ASCII text in tokens intact"""
     text = 'Line one\nline "two" — naïve café 東京 </script> data: x\n\nevent: done'
@@ -72,6 +85,8 @@ def test_newlines_quotes_and_unicode_survive(app_url, provider):
     assert result.names[-1:] == ["done"], result.describe()
 
 
+@pytest.mark.criterion("correctness", fails_to=0)
+@pytest.mark.spec("stream.compatible")
 def test_blocking_endpoint_still_works(app, provider):
     """keeps POST /api/answer working for existing clients"""
     provider.script(reply("Still here [p1]."))

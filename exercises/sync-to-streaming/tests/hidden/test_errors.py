@@ -4,11 +4,11 @@ import pytest
 from conftest import assert_error_event, stream_answer
 from faultkit import garbage, malformed, reply, status, truncated
 
-pytestmark = pytest.mark.criterion("error-handling")
-
 ANSWER = "Retrieval reduces hallucination when passages are relevant [p1]."
 
 
+@pytest.mark.criterion("error-handling", fails_to=1)
+@pytest.mark.spec("faults.report", "faults.once-last", "faults.kept")
 def test_break_off_mid_stream_gives_error_event(app_url, provider):
     """reports an error event when the provider drops the connection mid-answer"""
     provider.script(reply(ANSWER, per_token=0.02, break_after=3))
@@ -19,12 +19,16 @@ def test_break_off_mid_stream_gives_error_event(app_url, provider):
     )
 
 
+@pytest.mark.criterion("error-handling", fails_to=2)
+@pytest.mark.spec("faults.report")
 def test_cut_off_final_chunk_gives_error_event(app_url, provider):
     """reports an error event when the stream ends mid-chunk without [DONE]"""
     provider.script(truncated())
     assert_error_event(stream_answer(app_url))
 
 
+@pytest.mark.criterion("error-handling", fails_to=1)
+@pytest.mark.spec("faults.report")
 def test_malformed_chunk_gives_error_event(app_url, provider):
     """reports an error event for a chunk that is not JSON, instead of skipping it"""
     # The rest of the stream is well-formed and ends with [DONE].
@@ -33,6 +37,8 @@ def test_malformed_chunk_gives_error_event(app_url, provider):
     assert_error_event(result)
 
 
+@pytest.mark.criterion("error-handling", fails_to=2)
+@pytest.mark.spec("faults.report")
 def test_in_band_provider_error_gives_error_event(app_url, provider):
     """reports an error event when the provider sends an error object mid-stream"""
     # The rest of the stream looks complete: only the error object says otherwise.
@@ -40,6 +46,8 @@ def test_in_band_provider_error_gives_error_event(app_url, provider):
     assert_error_event(stream_answer(app_url))
 
 
+@pytest.mark.criterion("error-handling", fails_to=0)
+@pytest.mark.spec("faults.report", "faults.before-first")
 @pytest.mark.parametrize(
     "fault",
     [
@@ -81,10 +89,41 @@ def test_failure_before_first_token_is_reported(app_url, provider, fault):
     assert not result.tokens, result.describe()
 
 
+@pytest.mark.criterion("error-handling", fails_to=0)
+@pytest.mark.spec("faults.keeps-serving")
 def test_keeps_serving_after_a_broken_stream(app_url, provider):
     """streams normally again right after a broken stream"""
-    provider.script(reply(ANSWER, break_after=2), reply("Back to normal."))
-    stream_answer(app_url)
-    result = stream_answer(app_url)
+    # Matched by content: the first question's stream breaks however often it is asked.
+    provider.script(
+        reply(ANSWER, break_after=2).when(contains="first question", times=None),
+        default=reply("Back to normal."),
+    )
+    stream_answer(app_url, {"question": "The first question"})
+    result = stream_answer(app_url, {"question": "The second question"})
     assert result.text == "Back to normal.", result.describe()
     assert result.names[-1:] == ["done"], result.describe()
+
+
+@pytest.mark.criterion("error-handling", fails_to=2)
+@pytest.mark.spec("faults.codes")
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(
+            reply(ANSWER, break_after=2),
+            id="break",
+            marks=pytest.mark.title("says provider_error for a dropped connection"),
+        ),
+        pytest.param(
+            reply(ANSWER, malformed_after=1),
+            id="malformed",
+            marks=pytest.mark.title("says provider_error for a malformed chunk"),
+        ),
+    ],
+)
+def test_provider_failures_say_provider_error(app_url, provider, fault):
+    provider.script(fault)
+    data = assert_error_event(stream_answer(app_url))
+    assert data.get("code") == "provider_error", (
+        f"the error event should say provider_error: {data}"
+    )

@@ -6,7 +6,7 @@ renderStream asks for more, so "after chunk i" means "after the page had read it
 import pytest
 from conftest import render_stream, sse
 
-pytestmark = pytest.mark.criterion("frontend-robustness")
+pytestmark = pytest.mark.criterion("frontend-robustness", fails_to=0)
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 DONE = sse(
@@ -22,6 +22,7 @@ def tokens(*texts):
     return [sse("token", {"text": t}) for t in texts]
 
 
+@pytest.mark.spec("frontend.progressive")
 def test_renders_tokens_progressively(candidate_dir):
     """shows each token as it arrives, before the answer is complete"""
     out = render_stream(candidate_dir, [*tokens("Retrieval", " reduces", " hallucination."), DONE])
@@ -32,6 +33,8 @@ def test_renders_tokens_progressively(candidate_dir):
     assert not out.final.error_shown, f"a complete answer shows an error: {out.final.html}"
 
 
+@pytest.mark.critical("Renders text from the server as HTML (script injection)")
+@pytest.mark.spec("frontend.untrusted")
 def test_escapes_tokens(candidate_dir):
     """renders token text as text, never as HTML"""
     out = render_stream(candidate_dir, [*tokens("Look: ", HOSTILE, "<script>x()</script>"), DONE])
@@ -41,6 +44,8 @@ def test_escapes_tokens(candidate_dir):
     assert HOSTILE in out.final.text, f"the text should be shown as typed: {out.final.text!r}"
 
 
+@pytest.mark.critical("Renders text from the server as HTML (script injection)")
+@pytest.mark.spec("frontend.untrusted")
 def test_escapes_done_and_error_payloads(candidate_dir):
     """renders sources, model and error messages from the server as text"""
     done = sse(
@@ -58,6 +63,8 @@ def test_escapes_done_and_error_payloads(candidate_dir):
     assert "img" not in out.final.tags, f"server text became markup: {out.final.html}"
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=1)
+@pytest.mark.spec("frontend.progressive")
 def test_handles_events_split_across_chunks(candidate_dir):
     """reassembles events split across network chunks, even inside a UTF-8 character"""
     whole = b"".join([*tokens("Café ", "東京", " — naïve"), DONE])
@@ -76,12 +83,16 @@ def test_handles_events_split_across_chunks(candidate_dir):
     assert not out.final.error_shown, out.final.html
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=2)
+@pytest.mark.spec("frontend.sources")
 def test_shows_sources_when_done(candidate_dir):
     """shows the sources from the done event"""
     out = render_stream(candidate_dir, [*tokens("Answer."), DONE])
     assert "Retrieval-Augmented Generation" in out.final.text, out.final.html
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=1)
+@pytest.mark.spec("frontend.errors")
 def test_shows_error_event(candidate_dir):
     """shows the error from an error event and keeps the partial answer"""
     error = sse("error", {"error": "the model provider stopped answering", "code": "timeout"})
@@ -91,6 +102,8 @@ def test_shows_error_event(candidate_dir):
     assert "Partial answer" in out.final.text, out.final.text
 
 
+@pytest.mark.criterion("frontend-robustness", fails_to=2)
+@pytest.mark.spec("frontend.errors", "frontend.settles")
 @pytest.mark.parametrize("cut", [False, True], ids=["closed", "reset"])
 def test_shows_error_when_stream_ends_without_final_event(candidate_dir, cut):
     """shows an error when the stream ends without done or error"""

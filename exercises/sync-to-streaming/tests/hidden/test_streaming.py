@@ -4,13 +4,13 @@ import pytest
 from conftest import stream_answer
 from faultkit import reply
 
-pytestmark = pytest.mark.criterion("streaming")
-
 # Eight chunks: the fake provider streams one word per chunk.
 ANSWER = "Retrieval reduces hallucination when passages are relevant [p1]."
 WORDS = len(ANSWER.split(" "))
 
 
+@pytest.mark.criterion("streaming", fails_to=0)
+@pytest.mark.spec("stream.as-sent")
 def test_first_token_arrives_before_the_answer_is_complete(app_url, provider):
     """sends the first token while the provider is still writing the answer"""
     provider.script(reply(ANSWER, ttft=0.1, per_token=0.3))
@@ -29,6 +29,8 @@ def test_first_token_arrives_before_the_answer_is_complete(app_url, provider):
     )
 
 
+@pytest.mark.criterion("streaming", fails_to=1)
+@pytest.mark.spec("stream.as-sent", "stream.join")
 def test_tokens_arrive_incrementally_and_in_order(app_url, provider):
     """forwards tokens one by one, in order, while the provider streams"""
     provider.script(reply(ANSWER, ttft=0.05, per_token=0.15))
@@ -43,6 +45,8 @@ def test_tokens_arrive_incrementally_and_in_order(app_url, provider):
     )
 
 
+@pytest.mark.criterion("streaming", fails_to=2)
+@pytest.mark.spec("stream.done-last", "stream.close")
 def test_stream_ends_with_one_done_event_and_closes(app_url, provider):
     """ends a complete answer with exactly one done event, then closes the stream"""
     provider.script(reply(ANSWER))
@@ -54,6 +58,8 @@ def test_stream_ends_with_one_done_event_and_closes(app_url, provider):
     assert set(result.names[:-1]) == {"token"}, result.describe()
 
 
+@pytest.mark.criterion("streaming", fails_to=1)
+@pytest.mark.spec("stream.join")
 def test_long_answer_streams_completely(app_url, provider):
     """streams a long answer completely, without dropping or reordering tokens"""
     text = " ".join(f"w{i}" for i in range(300))
