@@ -345,6 +345,13 @@ function renderScorecard(card) {
     box.append(el("p", { class: "muted", text: "The score appears here once the interview is graded." }));
     return;
   }
+  // Critical faults first, in plain words: they cap the overall below.
+  const critical = [...new Set((Array.isArray(card.critical) ? card.critical : []).map((f) => f && f.text).filter(Boolean))];
+  if (critical.length) {
+    const list = el("ul", { class: "critical", "data-testid": "critical" });
+    for (const text of critical) list.append(el("li", { text }));
+    box.append(el("p", { class: "critical-head", text: "Critical faults" }), list);
+  }
   const overall = typeof card.overall === "number" ? card.overall : null;
   box.append(
     el("div", { class: "overall" }, el("span", { class: "muted", text: "Overall" }), el("strong", { "data-testid": "overall", text: overall === null ? "—" : `${Math.round(overall * (overall <= 1 ? 100 : 1))}${overall <= 1 ? "%" : ""}` })),
