@@ -4,7 +4,7 @@ import pytest
 from answer_stream import get_answer, settled_status, wait_for
 from faultkit import hang, reply
 
-ABANDONED_AS_DONE = "Stores an answer its reader abandoned as complete or still running"
+ABANDONED_AS_DONE = "Stores an answer its reader abandoned as something it is not (not cancelled)"
 
 LONG_ANSWER = " ".join(f"word{i}" for i in range(40))
 SHORT_ANSWER = "Retrieval helps when the passages are relevant [p1] and it is cheap [p2]."
@@ -42,7 +42,7 @@ def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_strea
 
 @pytest.mark.criterion("data-integrity", fails_to=1)
 @pytest.mark.spec("button.final")
-@pytest.mark.critical("Stores a stopped answer as complete")
+@pytest.mark.critical("A stopped answer is later stored as something it is not (not cancelled)")
 def test_stopped_answer_stays_cancelled(app, provider, open_stream):
     """a stopped answer stays cancelled after its work would have finished"""
     provider.script(reply(SHORT_ANSWER, per_token=0.1).when(stream=True), default=reply("A note."))
@@ -50,7 +50,9 @@ def test_stopped_answer_stays_cancelled(app, provider, open_stream):
     answer_id = stream.until("created")["id"]
     stream.until("token")
     response = app.post(f"/api/answers/{answer_id}/cancel")
-    assert response.status_code == 200, f"cancel answered {response.status_code}: {response.text}"
+    # Critical means a stopped answer changed later: no working Stop is other tests' failure.
+    if response.status_code != 200 or get_answer(app, answer_id)["status"] != "cancelled":
+        pytest.skip(f"Stop did not stop the answer ({response.status_code}): judged elsewhere")
     # Give work that ignored the Stop the time it needed to finish (about 1.3 s).
     provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=3)
     later = wait_for(lambda: get_answer(app, answer_id), lambda a: False, timeout=0.5)

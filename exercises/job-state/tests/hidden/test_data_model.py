@@ -72,20 +72,25 @@ def test_counts_add_up_after_cancel(app, provider):
 @pytest.mark.critical("Overwrites a finished job's state or result")
 def test_terminal_states_are_final(app, provider):
     """a completed or failed job stays completed or failed when cancelled later"""
-    provider.script(reply("done", ttft=0.0), status(400))
+    # Matched by paper: p2 fails however often the app (wrongly) retries a 400.
+    provider.script(
+        reply("done", ttft=0.0).when(contains="[p1]"),
+        status(400).when(contains="[p2]", times=None),
+    )
     body = create(app, ["p1"])
     done = wait_for(app, body["id"])
     failed = create(app, ["p2"])
     failed_done = wait_for(app, failed["id"])
     job = done["jobs"][0]
-    assert job["state"] == "completed", job
-    assert failed_done["jobs"][0]["state"] == "failed", failed_done
+    # Critical means a finished job was overwritten: jobs that never finished as the
+    # provider said are other tests' failures.
+    if job["state"] != "completed" or failed_done["jobs"][0]["state"] != "failed":
+        pytest.skip(f"the jobs did not finish as the provider answered: {summary(done)}")
     single = cancel_job(app, body["id"], job["id"])
     whole = cancel(app, body["id"])
     cancel(app, failed["id"])
     if single.status_code in NOT_THERE and whole.status_code in NOT_THERE:
         pytest.skip(NO_CANCEL)
-    assert single.status_code in {200, 409} | NOT_THERE, f"cancelling a finished job: {single}"
     time.sleep(0.1)
     assert job_for(wait_for(app, body["id"]), "p1")["state"] == "completed"
     assert job_for(wait_for(app, body["id"]), "p1")["result"] == "done"

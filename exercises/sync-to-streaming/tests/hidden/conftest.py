@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -222,15 +222,28 @@ def _snapshot(data: dict[str, Any]) -> Snapshot:
 
 
 def render_stream(
-    candidate_dir: Path, pieces: Sequence[bytes], *, status: int = 200, cut: bool = False
+    candidate_dir: Path,
+    pieces: Sequence[bytes],
+    *,
+    status: int = 200,
+    cut: bool = False,
+    markup_only: bool = False,
 ) -> Rendered:
     """Run renderStream(response, target) from the candidate's static/app.js in node.
 
     `pieces` arrive one by one, each only when the reader asks for more; `cut` ends the
-    body with a network error instead of a clean end."""
+    body with a network error instead of a clean end. With `markup_only` (critical tests,
+    which judge only what markup the page made), a page that cannot run is a skip: it is
+    other tests' failure, not an injection."""
+
+    def stop(reason: str) -> NoReturn:
+        if markup_only:
+            pytest.skip(f"nothing rendered to judge: {reason}")
+        pytest.fail(reason, pytrace=False)
+
     script = candidate_dir / "static" / "app.js"
     if not script.exists():
-        pytest.fail("static/app.js is missing", pytrace=False)
+        stop("static/app.js is missing")
     payload = {
         "pieces": [base64.b64encode(p).decode() for p in pieces],
         "status": status,
@@ -240,12 +253,12 @@ def render_stream(
         HARNESS, script, candidate=candidate_dir, input=json.dumps(payload).encode()
     )
     if proc.returncode != 0:
-        pytest.fail(f"node failed: {proc.stderr.decode(errors='replace')[-1500:]}", pytrace=False)
+        stop(f"node failed: {proc.stderr.decode(errors='replace')[-1500:]}")
     out = json.loads(proc.stdout)
     if out.get("load_error"):
-        pytest.fail(f"app.js does not load: {out['load_error'][:1500]}", pytrace=False)
+        stop(f"app.js does not load: {out['load_error'][:1500]}")
     if out.get("missing"):
-        pytest.fail(out["missing"], pytrace=False)
+        stop(out["missing"])
     return Rendered(
         [_snapshot(s) for s in out["snapshots"]],
         _snapshot(out["final"]),

@@ -37,11 +37,21 @@ def test_renders_tokens_progressively(candidate_dir):
 @pytest.mark.spec("frontend.untrusted")
 def test_escapes_tokens(candidate_dir):
     """renders token text as text, never as HTML"""
-    out = render_stream(candidate_dir, [*tokens("Look: ", HOSTILE, "<script>x()</script>"), DONE])
+    pieces = [*tokens("Look: ", HOSTILE, "<script>x()</script>"), DONE]
+    out = render_stream(candidate_dir, pieces, markup_only=True)
     assert "img" not in out.final.tags and "script" not in out.final.tags, (
         f"server text became markup: {out.final.html}"
     )
-    assert HOSTILE in out.final.text, f"the text should be shown as typed: {out.final.text!r}"
+
+
+@pytest.mark.criterion("frontend-robustness", fails_to=1)
+@pytest.mark.spec("frontend.progressive", "frontend.untrusted")
+def test_shows_markup_in_tokens_as_typed(candidate_dir):
+    """shows text that looks like HTML exactly as the server sent it"""
+    out = render_stream(candidate_dir, [*tokens("Look: ", HOSTILE, " 1 < 2 & 3"), DONE])
+    assert f"Look: {HOSTILE} 1 < 2 & 3" in out.final.text, (
+        f"the text should be shown as typed: {out.final.text!r}"
+    )
 
 
 @pytest.mark.critical("Renders text from the server as HTML (script injection)")
@@ -55,10 +65,12 @@ def test_escapes_done_and_error_payloads(candidate_dir):
             "metadata": {"model": HOSTILE, "usage": None, "finish_reason": "stop"},
         },
     )
-    out = render_stream(candidate_dir, [*tokens("ok"), done])
+    out = render_stream(candidate_dir, [*tokens("ok"), done], markup_only=True)
     assert "img" not in out.final.tags, f"server text became markup: {out.final.html}"
     out = render_stream(
-        candidate_dir, [*tokens("ok"), sse("error", {"error": HOSTILE, "code": "x"})]
+        candidate_dir,
+        [*tokens("ok"), sse("error", {"error": HOSTILE, "code": "x"})],
+        markup_only=True,
     )
     assert "img" not in out.final.tags, f"server text became markup: {out.final.html}"
 
