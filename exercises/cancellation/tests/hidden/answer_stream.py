@@ -17,6 +17,10 @@ import pytest
 # How long after the user leaves (or presses Stop) the work must have stopped.
 CANCEL_BOUND_SECONDS = 2.0
 QUESTION = "Does retrieval reduce hallucination?"
+# What the provider answers a paper's note call with. The synthesis is the call whose
+# prompt carries the notes, so scripts match it by this text: neither by arrival order
+# nor by streaming or not, which a correct design may choose differently.
+NOTE = "Note from the fake provider."
 FINAL_EVENTS = {"done", "error", "cancelled"}
 
 T = TypeVar("T")

@@ -3,6 +3,7 @@
 import pytest
 from answer_stream import (
     CANCEL_BOUND_SECONDS,
+    NOTE,
     assert_tasks_back_to,
     settled_task_count,
 )
@@ -50,13 +51,13 @@ def test_leaving_cancels_every_note_call(provider, open_stream):
 @pytest.mark.spec("stop.calls")
 def test_leaving_cancels_the_synthesis_stream(provider, open_stream):
     """closing the tab mid-answer cancels the streaming provider call within 2 s"""
-    provider.script(reply(LONG_ANSWER, per_token=0.2).when(stream=True), default=reply("A note."))
+    provider.script(reply(LONG_ANSWER, per_token=0.2).when(contains=NOTE), default=reply(NOTE))
     stream = open_stream(["p1", "p2"])
     stream.until("token")
     since = provider.now()
     stream.close()
     assert_all_cancelled(provider, since, "the tab closed")
-    synthesis = [r for r in provider.requests if r.stream]
+    synthesis = [r for r in provider.requests if NOTE in str(r.body)]
     assert len(synthesis) == 1 and synthesis[0].chunks_sent < len(LONG_ANSWER.split())
 
 
@@ -109,7 +110,7 @@ def test_stop_cancels_every_provider_call(app, provider, open_stream):
 @pytest.mark.spec("button.running")
 def test_stop_during_synthesis_ends_with_cancelled(app, provider, open_stream):
     """Stop mid-answer cuts the provider stream; the answer stream ends cancelled, not done"""
-    provider.script(reply(LONG_ANSWER, per_token=0.2).when(stream=True), default=reply("A note."))
+    provider.script(reply(LONG_ANSWER, per_token=0.2).when(contains=NOTE), default=reply(NOTE))
     stream = open_stream(["p1"])
     answer_id = stream.until("created")["id"]
     stream.until("token")

@@ -1,7 +1,7 @@
 """Hidden tests: the answer store never shows half-done work as complete (tasks 1 to 3)."""
 
 import pytest
-from answer_stream import get_answer, settled_status, wait_for
+from answer_stream import NOTE, get_answer, settled_status, wait_for
 from faultkit import hang, reply
 
 ABANDONED_AS_DONE = "Stores an answer its reader abandoned as something it is not (not cancelled)"
@@ -15,7 +15,7 @@ SHORT_ANSWER = "Retrieval helps when the passages are relevant [p1] and it is ch
 @pytest.mark.critical(ABANDONED_AS_DONE)
 def test_left_mid_answer_is_stored_cancelled(app, provider, open_stream):
     """an answer whose reader left mid-synthesis is stored as cancelled, not complete"""
-    provider.script(reply(LONG_ANSWER, per_token=0.1).when(stream=True), default=reply("A note."))
+    provider.script(reply(LONG_ANSWER, per_token=0.1).when(contains=NOTE), default=reply(NOTE))
     stream = open_stream(["p1", "p2"])
     stream.until("token")
     stream.close()
@@ -45,7 +45,7 @@ def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_strea
 @pytest.mark.critical("A stopped answer is later stored as something it is not (not cancelled)")
 def test_stopped_answer_stays_cancelled(app, provider, open_stream):
     """a stopped answer stays cancelled after its work would have finished"""
-    provider.script(reply(SHORT_ANSWER, per_token=0.1).when(stream=True), default=reply("A note."))
+    provider.script(reply(SHORT_ANSWER, per_token=0.1).when(contains=NOTE), default=reply(NOTE))
     stream = open_stream(["p1"])
     answer_id = stream.until("created")["id"]
     stream.until("token")
@@ -66,7 +66,7 @@ def test_stopped_answer_stays_cancelled(app, provider, open_stream):
 @pytest.mark.spec("button.finished")
 def test_finished_answer_cannot_be_cancelled(app, provider, open_stream):
     """Stop on a finished answer is refused (409) and the answer stays complete"""
-    provider.script(reply(SHORT_ANSWER).when(stream=True), default=reply("A note."))
+    provider.script(reply(SHORT_ANSWER).when(contains=NOTE), default=reply(NOTE))
     stream = open_stream(["p1"])
     stream.read_to_end()
     assert "done" in stream.names(), stream.names()
