@@ -111,6 +111,7 @@ class Mutant:
     description: str
     path: Path
     level: int = 0
+    spec: tuple[str, ...] = ()  # the spec-map sentences it breaks
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,15 @@ def load(path: Path | str) -> Exercise:
 
     spec = _load_spec(ck, path, tasks)
     mutants = _load_mutants(ck, path, rubric)
+    known = {sentence.id for sentence in spec}
+    for m in mutants:
+        for sid in m.spec:
+            if sid not in known:
+                ck.issue(
+                    f"mutants/{m.name}/mutant.toml: spec",
+                    f"names {sid!r}, which spec.toml does not have",
+                    "ids of spec.toml sentences",
+                )
     if rubric is not None:
         _cross_check(ck, path, rubric, tasks)
     ck.raise_if_any()
@@ -522,7 +532,8 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
             ck.issues.extend(exc.issues)
             continue
         mck = Checker(name)
-        mck.unknown(data, {"criterion", "description", "level"}, "")
+        mck.unknown(data, {"criterion", "description", "level", "spec"}, "")
+        broken = _strings(mck, data, "spec", "spec")
         criterion = mck.get(
             data,
             "criterion",
@@ -565,7 +576,7 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
                     "an overlay of existing solution files",
                 )
         ck.issues.extend(mck.issues)
-        mutants.append(Mutant(folder.name, criterion, description, folder, level))
+        mutants.append(Mutant(folder.name, criterion, description, folder, level, broken))
     return tuple(mutants)
 
 

@@ -229,6 +229,16 @@ def check_exercise(
                 f"mutant {mutant.name} lands at {mutant.criterion} level {crit.level}, "
                 f"expected {mutant.level} ({crit.note})"
             )
+    if exercise.spec:
+        broken = {sid for m in exercise.mutants for sid in m.spec}
+        tested = [s for s in exercise.spec if not s.judged]
+        missing = [s.id for s in tested if s.id not in broken]
+        # Reported, not yet required: the mutants named by the map are still being written.
+        out(
+            f"mutants by the spec map: {len(tested) - len(missing)} of {len(tested)} tested "
+            f"sentences have a mutant that breaks them"
+            + (f"; none yet for {', '.join(missing)}" if missing else "")
+        )
 
     result.total_seconds = round(time.monotonic() - started, 2)
     walls = result.hidden_wall_seconds
