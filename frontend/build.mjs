@@ -8,7 +8,7 @@ const outdir = "../platform/web/static/web/dist";
 rmSync(outdir, { recursive: true, force: true });
 
 await build({
-  entryPoints: { room: "src/room.js", console: "src/console.js" },
+  entryPoints: { room: "src/room.js", console: "src/console.js", preview: "src/preview.js" },
   bundle: true,
   minify: true,
   format: "esm",

@@ -212,12 +212,11 @@ class LiveSession:
     def __init__(
         self,
         spec: LiveSpec,
-        pair: LivePair,
+        make_pair: Callable[[], LivePair],
         on_event: Callable[[LiveEvent], None] | None = None,
     ) -> None:
         self.spec = spec
         self.backend = ""
-        self._pair = pair
         self._on_event = on_event
         self.logs = LogRing(spec.log_lines)
         self._cond = threading.Condition()
@@ -228,10 +227,28 @@ class LiveSession:
         self._generation = 0
         self._status = LiveStatus("starting", 0, "starting the app", time.time())
         self._started = time.monotonic()
-        self._thread = threading.Thread(
-            target=self._supervise, name=f"faultline-live-{pair.run_id}", daemon=True
-        )
+        # The sandbox is made by the supervisor thread, which lives as long as the session:
+        # a bwrap party dies with the thread that started it (--die-with-parent), and the
+        # caller's may be a request's thread that ends at once.
+        made: list[BaseException] = []
+        self._pair: LivePair
+        ready = threading.Event()
+
+        def run() -> None:
+            try:
+                self._pair = make_pair()
+            except BaseException as exc:
+                made.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self._supervise()
+
+        self._thread = threading.Thread(target=run, name="faultline-live", daemon=True)
         self._thread.start()
+        ready.wait()
+        if made:
+            raise made[0]
 
     @property
     def run_id(self) -> str:
@@ -491,7 +508,6 @@ def start(
 
     check_live_spec(spec)
     be = sandbox.get_backend(backend)
-    pair: LivePair = be.live_pair(spec)  # type: ignore[attr-defined]
-    session = LiveSession(spec, pair, on_event)
+    session = LiveSession(spec, lambda: be.live_pair(spec), on_event)  # type: ignore[attr-defined]
     session.backend = be.name
     return session

@@ -107,12 +107,13 @@ class LiveManager:
                 spec, self.backend, on_event=lambda event: self._event(interview_id, event)
             )
             live = Live(interview_id, session, Switchboard(session.socket(CONTROL_SOCKET)))
+            with self._lock:
+                # Known before it stops "starting": a waiter must find it, not start another.
+                self._lives[interview_id] = live
         finally:
             with self._lock:
                 self._starting.discard(interview_id)
                 self._lock.notify_all()
-        with self._lock:
-            self._lives[interview_id] = live
         return live
 
     def touch(self, interview_id: int) -> None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import h11
 from channels.db import database_sync_to_async
@@ -29,14 +29,12 @@ from django.conf import settings
 
 from preview import services
 from preview.manager import PreviewUnavailable, manager
-from preview.tokens import COOKIE_SECONDS, Viewer, read_token, token_for
+from preview.tokens import Viewer, read_label
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-COOKIE = "faultline_preview"
-ENTER_PATH = "/_faultline/enter"
 # How long a viewer's right to the preview is trusted before it is checked again.
 RECHECK_SECONDS = 5.0
 READ_CHUNK = 65536
@@ -45,7 +43,14 @@ HOP_BY_HOP = {
     b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
 }  # fmt: skip
 # Cookies of the platform: never forwarded to the candidate's app, whatever host sent them.
-PLATFORM_COOKIES = {"sessionid", "csrftoken", COOKIE}
+PLATFORM_COOKIES = {"sessionid", "csrftoken"}
+# On every relayed response: the app's pages may load and call only their own origin
+# (no other site, not the platform, no beacon to the outside), and none can frame them
+# but the platform's pages (any page of another origin would do for a clickjack).
+CSP = (
+    b"default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src 'self'; "
+    b"form-action 'self'; base-uri 'self'; object-src 'none'"
+)
 
 _checked: dict[str, tuple[int, float]] = {}
 
@@ -91,21 +96,13 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return  # websockets of the candidate's app are not relayed (yet): refused
     headers = _headers(scope)
-    # A rebound DNS name pointing at this port is not the preview origin.
-    if headers.get(b"host", b"").lower() != _preview_host():
-        await _plain(
-            send, 400, "Wrong host", f"The preview is served at {settings.PREVIEW_ORIGIN}."
-        )
-        return
-    if scope["path"] == ENTER_PATH:
-        await _enter(scope, send)
-        return
-    viewer = _cookie_viewer(headers)
+    viewer = _host_viewer(headers.get(b"host", b""))
     interview_id = await _allowed(viewer) if viewer is not None else None
     if interview_id is None:
         await _plain(
             send, 403, "Not allowed",
-            "Open the preview from the interview room or console (its link has expired).",
+            "Open the preview from the interview room or console (this address is not "
+            "valid, has expired, or is not yours any more).",
         )  # fmt: skip
         return
     try:
@@ -124,43 +121,17 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
     await relay(str(live.session.app_socket), scope, receive, send)
 
 
-async def _enter(scope: Scope, send: Send) -> None:
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    viewer = read_token((query.get("t") or [""])[0], purpose="enter")
-    if viewer is None or await _allowed(viewer) is None:
-        await _plain(send, 403, "Not allowed", "This preview link is not valid or has expired.")
-        return
-    target = (query.get("next") or ["/"])[0]
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    cookie = SimpleCookie()
-    cookie[COOKIE] = token_for(viewer, purpose="cookie")
-    morsel = cookie[COOKIE]
-    morsel["path"], morsel["httponly"], morsel["samesite"] = "/", True, "Lax"
-    morsel["max-age"] = COOKIE_SECONDS
-    if settings.PREVIEW_ORIGIN.startswith("https://"):
-        morsel["secure"] = True
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 303,
-            "headers": [
-                (b"location", target.encode()),
-                (b"set-cookie", morsel.OutputString().encode()),
-                (b"cache-control", b"no-store"),
-                (b"content-length", b"0"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": b""})
-
-
-def _cookie_viewer(headers: dict[bytes, bytes]) -> Viewer | None:
-    jar = SimpleCookie()
-    with contextlib.suppress(Exception):
-        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
-    morsel = jar.get(COOKIE)
-    return read_token(morsel.value, purpose="cookie") if morsel else None
+def _host_viewer(host: bytes) -> Viewer | None:
+    """The viewer a `<label>.<preview host>` names; None for any other host (a rebound
+    DNS name pointing at this port is not a preview origin)."""
+    base = _preview_host()
+    host = host.lower()
+    if not host.endswith(b"." + base):
+        return None
+    label = host[: -len(base) - 1]
+    if b"." in label:
+        return None
+    return read_label(label.decode("ascii", "replace"))
 
 
 async def _allowed(viewer: Viewer) -> int | None:
@@ -197,7 +168,10 @@ def _response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
             # platform's host too (cookie tossing onto the interviewer's session).
             parts = [p for p in value.split(b";") if not p.strip().lower().startswith(b"domain")]
             value = b";".join(parts)
+        if name == b"content-security-policy":
+            continue  # ours below; the app may not loosen it
         out.append((name, value))
+    out.append((b"content-security-policy", CSP))
     return out
 
 
@@ -206,7 +180,7 @@ async def relay(socket_path: str, scope: Scope, receive: Receive, send: Send) ->
     target = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):
         target += b"?" + scope["query_string"]
-    headers = [(b"host", _preview_host())]
+    headers = [(b"host", _headers(scope).get(b"host", _preview_host()))]
     for name, value in scope.get("headers", []):
         name = bytes(name).lower()
         if name in HOP_BY_HOP:

@@ -11,7 +11,7 @@ import sandbox.live as sandbox_live
 from interviews import events
 from interviews import services as interview_services
 from interviews.models import Interview, TimelineEvent
-from preview.tokens import Viewer, token_for
+from preview.tokens import Viewer, label_for
 from web import services as web_services
 
 # App states that go on the timeline (starting and retrying are the log's, not history's).
@@ -57,8 +57,10 @@ def viewer_interview(viewer: Viewer) -> Interview | None:
     return interview if interview.state == Interview.State.LIVE else None
 
 
-def preview_entry_url(viewer: Viewer) -> str:
-    return f"{settings.PREVIEW_ORIGIN}/_faultline/enter?t={token_for(viewer)}"
+def preview_origin(viewer: Viewer) -> str:
+    """The origin `viewer` sees the interview's app at (no path, no trailing slash)."""
+    scheme, _, host = settings.PREVIEW_ORIGIN.partition("://")
+    return f"{scheme}://{label_for(viewer)}.{host}"
 
 
 def scenario_switch(

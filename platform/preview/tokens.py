@@ -1,24 +1,32 @@
-"""Preview tokens: who may see which interview's preview, signed, short-lived.
+"""Preview hosts: who may see which interview's preview, as the host name it is served at.
 
-The platform page hands its iframe a token in the URL of the preview origin's
-/_faultline/enter; that page turns it into a cookie of the preview origin (the
-platform's own cookies never reach that host), and every request there is checked
-against it. A token names the interview and the viewer (the candidate's invite, or
-an interviewer's user id), so a revoked invite or a removed interviewer loses the
-preview at the next check, and one interview's token opens no other's preview.
+Each viewer gets an origin of their own, `<label>.<preview host>`, where the label names
+the interview and the viewer (the candidate's invite, or an interviewer's user id), an
+expiry and a MAC over them. No cookie is needed (the iframe is cross-site to the
+platform, where browsers withhold cookies), the platform's cookies never go to those
+hosts, and one viewer's or one interview's preview is a different origin from any
+other's, so nothing of one app's pages can read another's. Every request re-checks the
+viewer (a revoked invite, a removed interviewer or an ended interview loses it).
+
+A label is a DNS label (at most 63 characters, case-insensitive): production needs a
+wildcard DNS name and certificate for `*.<preview host>` (docs/live.md); in development
+`*.preview.localhost` resolves to this machine in browsers.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+import time
 from dataclasses import dataclass
 
-from django.core import signing
+from django.conf import settings
 
-SALT = "faultline.preview"
-# The link in the iframe's URL: used at once, so a copied one soon stops working.
-ENTER_SECONDS = 120
-# The cookie it becomes: as long as an interview lasts; each request re-checks the viewer.
-COOKIE_SECONDS = 8 * 3600
+# A host is good for this long; pages ask for a fresh one as they poll.
+LIFETIME_HOURS = 8
+_LABEL = re.compile(r"^i(\d{1,12})-([cu])(\d{1,12})-(\d{1,8})-([a-z2-7]{20})$")
 
 
 @dataclass(frozen=True)
@@ -28,22 +36,29 @@ class Viewer:
     user_id: int | None = None  # an interviewer
 
 
-def token_for(viewer: Viewer, *, purpose: str = "enter") -> str:
-    payload = {"i": viewer.interview_id, "c": viewer.invite_id, "u": viewer.user_id, "p": purpose}
-    return signing.dumps(payload, salt=SALT, compress=True)
+def _mac(payload: str) -> str:
+    key = hashlib.sha256(b"faultline.preview:" + settings.SECRET_KEY.encode()).digest()
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:20]
 
 
-def read_token(token: str, *, purpose: str) -> Viewer | None:
-    max_age = ENTER_SECONDS if purpose == "enter" else COOKIE_SECONDS
-    try:
-        payload = signing.loads(token, salt=SALT, max_age=max_age)
-    except signing.BadSignature:  # also SignatureExpired
+def label_for(viewer: Viewer, now: float | None = None) -> str:
+    who = f"c{viewer.invite_id}" if viewer.invite_id is not None else f"u{viewer.user_id}"
+    hour = int((now if now is not None else time.time()) // 3600)
+    payload = f"i{viewer.interview_id}-{who}-{hour + LIFETIME_HOURS}"
+    return f"{payload}-{_mac(payload)}"
+
+
+def read_label(label: str, now: float | None = None) -> Viewer | None:
+    match = _LABEL.match(label.lower())
+    if match is None:
         return None
-    if not isinstance(payload, dict) or payload.get("p") != purpose:
+    interview, kind, ident, expires, mac = match.groups()
+    payload = f"i{interview}-{kind}{ident}-{expires}"
+    if not hmac.compare_digest(mac, _mac(payload)):
         return None
-    interview, invite, user = payload.get("i"), payload.get("c"), payload.get("u")
-    if not isinstance(interview, int) or (invite is None) == (user is None):
+    if int(expires) * 3600 < (now if now is not None else time.time()):
         return None
-    if not isinstance(invite or user, int):
-        return None
-    return Viewer(interview, invite, user)
+    if kind == "c":
+        return Viewer(int(interview), invite_id=int(ident))
+    return Viewer(int(interview), user_id=int(ident))

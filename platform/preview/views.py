@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from interviews.models import Interview
+from interviews.models import Interview, TimelineEvent
 from preview import services
 from preview.manager import Live, PreviewUnavailable, manager
 from preview.tokens import Viewer
@@ -52,12 +52,28 @@ def _pane(
         "state": status.state,
         "detail": status.detail,
         "generation": status.generation,
-        "preview_url": services.preview_entry_url(viewer),
+        "preview_origin": services.preview_origin(viewer),
         "logs": [
             {"seq": ln.seq, "at": ln.at, "stream": ln.stream, "text": ln.text}
             for ln in live.session.logs.since(after)
         ],
     }
+    if not staff:
+        # Fault switches the interviewer chose to tell the candidate about.
+        told = TimelineEvent.objects.filter(
+            interview=interview,
+            kind=TimelineEvent.Kind.FAULT,
+            audience=TimelineEvent.Audience.ALL,
+            pk__gt=_after(request, "notice"),
+        ).order_by("pk")
+        payload["notices"] = [
+            {
+                "id": e.pk,
+                "scenario": e.data.get("scenario"),
+                "description": e.data.get("description"),
+            }
+            for e in told
+        ]
     if staff:
         try:
             payload["switchboard"] = live.switchboard.state()

@@ -17,7 +17,7 @@ import uvicorn
 from django.test import Client
 from preview import manager as live_manager
 from preview import proxy, services
-from preview.tokens import Viewer, token_for
+from preview.tokens import LIFETIME_HOURS, Viewer, label_for, read_label
 
 import sandbox
 from exercises import catalog
@@ -112,12 +112,10 @@ def wait_running(live: live_manager.LiveManager, interview: Interview) -> None:
 
 
 def request(
-    port: int, host: str, method: str, path: str, *, cookie: str = "", body: Any = None
+    port: int, host: str, method: str, path: str, *, body: Any = None
 ) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": host}
-    if cookie:
-        headers["Cookie"] = cookie
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -126,12 +124,9 @@ def request(
     return conn.getresponse()
 
 
-def enter(port: int, host: str, viewer: Viewer) -> str:
-    response = request(port, host, "GET", f"/_faultline/enter?t={token_for(viewer)}")
-    assert response.status == 303
-    cookie = response.getheader("set-cookie") or ""
-    assert "HttpOnly" in cookie
-    return cookie.split(";", 1)[0]
+def host_of(host: str, viewer: Viewer) -> str:
+    """The viewer's own preview host (`<label>.<preview host>`)."""
+    return f"{label_for(viewer)}.{host}"
 
 
 def test_the_candidate_and_the_interviewers_see_the_app_and_no_one_else(
@@ -144,26 +139,27 @@ def test_the_candidate_and_the_interviewers_see_the_app_and_no_one_else(
         Viewer(interview.pk, invite_id=invite_id),
         Viewer(interview.pk, user_id=personas["interviewer"].pk),
     ):
-        page = request(port, host, "GET", "/", cookie=enter(port, host, viewer))
+        page = request(port, host_of(host, viewer), "GET", "/")
         assert page.status == 200
         assert "<html" in page.read().decode().lower()
-    # The outsider and the hiring manager are no interviewers of it: no token opens it.
+        assert b"connect-src 'self'" in (page.getheader("content-security-policy") or "").encode()
+    # The outsider and the hiring manager are no interviewers of it: their hosts open nothing.
     for who in ("outsider", "hiring_manager"):
         viewer = Viewer(interview.pk, user_id=personas[who].pk)
-        refused = request(port, host, "GET", f"/_faultline/enter?t={token_for(viewer)}")
-        assert refused.status == 403
+        assert request(port, host_of(host, viewer), "GET", "/").status == 403
         assert (
             staff_client(personas, who).get(f"/interviews/{interview.pk}/live").status_code == 403
         )
-    # No cookie, a forged one, or another host (DNS rebinding): refused.
-    assert request(port, host, "GET", "/").status == 403
-    assert request(port, host, "GET", "/", cookie="faultline_preview=forged").status == 403
-    cookie = enter(port, host, Viewer(interview.pk, invite_id=invite_id))
-    assert request(port, f"127.0.0.1:{port}", "GET", "/", cookie=cookie).status == 400
-    # Once the interview ends, the same cookie opens nothing.
+    # The bare preview host, a forged label, another interview's, or a rebound DNS name: refused.
+    candidate = host_of(host, Viewer(interview.pk, invite_id=invite_id))
+    forged = candidate.replace(candidate.split(".")[0][-4:], "aaaa", 1)
+    other = host_of(host, Viewer(interview.pk + 1, invite_id=invite_id))
+    for refused in (host, forged, other, f"127.0.0.1:{port}", "evil.example:80"):
+        assert request(port, refused, "GET", "/").status == 403, refused
+    # Once the interview ends, the same host opens nothing.
     interview_services.interview_end(interview=interview, actor="ivy")
     time.sleep(proxy.RECHECK_SECONDS)
-    assert request(port, host, "GET", "/", cookie=cookie).status == 403
+    assert request(port, candidate, "GET", "/").status == 403
 
 
 def test_the_console_switches_faults_and_sees_a_closed_preview_cancel_upstream(
@@ -186,12 +182,12 @@ def test_the_console_switches_faults_and_sees_a_closed_preview_cancel_upstream(
     fault = TimelineEvent.objects.get(interview=interview, kind="fault")
     assert fault.audience == "staff" and fault.data["scenario"] == "long-answer"
     # The candidate's page asks; the answer streams through the proxy; the tab closes.
-    cookie = enter(port, host, Viewer(interview.pk, user_id=personas["interviewer"].pk))
+    mine = host_of(host, Viewer(interview.pk, user_id=personas["interviewer"].pk))
     with socket.create_connection(("127.0.0.1", port)) as sock:
         body = json.dumps({"question": "what reduces hallucination?"}).encode()
         sock.sendall(
-            b"POST /api/answers HTTP/1.1\r\nHost: " + host.encode() + b"\r\nCookie: "
-            + cookie.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            b"POST /api/answers HTTP/1.1\r\nHost: " + mine.encode()
+            + b"\r\nContent-Type: application/json\r\nContent-Length: "
             + str(len(body)).encode() + b"\r\n\r\n" + body
         )  # fmt: skip
         seen = b""
@@ -228,7 +224,7 @@ def test_saving_a_file_restarts_the_app_and_the_preview_serves_the_new_code(
     port, host = origin
     interview, invite_id = start_interview(personas)
     wait_running(live, interview)
-    cookie = enter(port, host, Viewer(interview.pk, invite_id=invite_id))
+    mine = host_of(host, Viewer(interview.pk, invite_id=invite_id))
     index = interview.files.get(path="static/index.html")
     web_services.workspace_save(
         interview=interview,
@@ -237,7 +233,7 @@ def test_saving_a_file_restarts_the_app_and_the_preview_serves_the_new_code(
         content=index.content.replace("</body>", f"<p>{MARKER}</p></body>"),
     )
     deadline = time.monotonic() + 60
-    while MARKER not in request(port, host, "GET", "/", cookie=cookie).read().decode():
+    while MARKER not in request(port, mine, "GET", "/").read().decode():
         assert time.monotonic() < deadline, "the preview never served the saved file"
         time.sleep(0.1)
     # The restart and the app's start are on the timeline and in the room's log.
@@ -268,11 +264,28 @@ def test_a_full_server_says_so_instead_of_starting_another(
 
 
 def test_platform_cookies_never_reach_the_app_and_its_cookies_stay_on_its_host() -> None:
-    forwarded = proxy._forwarded_cookies(
-        b"sessionid=SECRET; csrftoken=T; faultline_preview=P; theme=dark"
-    )
+    forwarded = proxy._forwarded_cookies(b"sessionid=SECRET; csrftoken=T; theme=dark")
     assert forwarded == b"theme=dark"
     headers = proxy._response_headers(
-        [(b"Set-Cookie", b"sessionid=evil; Domain=localhost; Path=/"), (b"Connection", b"close")]
+        [
+            (b"Set-Cookie", b"sessionid=evil; Domain=localhost; Path=/"),
+            (b"Connection", b"close"),
+            (b"Content-Security-Policy", b"default-src *"),
+        ]
     )
-    assert headers == [(b"set-cookie", b"sessionid=evil; Path=/")]
+    assert headers == [
+        (b"set-cookie", b"sessionid=evil; Path=/"),
+        (b"content-security-policy", proxy.CSP),
+    ]
+
+
+def test_a_preview_host_names_its_viewer_and_expires(settings: Any) -> None:
+    viewer = Viewer(12, user_id=3)
+    label = label_for(viewer, now=1_000_000.0)
+    assert len(label) <= 63 and label == label.lower()
+    assert read_label(label, now=1_000_000.0) == viewer
+    assert read_label(label.upper(), now=1_000_000.0) == viewer  # DNS is case-insensitive
+    assert read_label(label, now=1_000_000.0 + (LIFETIME_HOURS + 1) * 3600) is None
+    assert read_label(label.replace("i12-", "i13-"), now=1_000_000.0) is None
+    settings.SECRET_KEY = "another"
+    assert read_label(label, now=1_000_000.0) is None

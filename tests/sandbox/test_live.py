@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,6 +151,21 @@ def test_the_app_serves_through_the_bridge_and_a_restart_serves_new_files(
     assert ("stdout", "booted v1", 1) in lines
     assert ("stderr", "to stderr", 1) in lines
     assert ("stdout", "booted v2", generation) in lines
+
+
+def test_a_session_outlives_the_thread_that_started_it(start: object, backend: str) -> None:
+    # A web request's thread starts the session and ends at once (bwrap parties die
+    # with the thread that forked them, unless the session's own thread does).
+    started: list[live.LiveSession] = []
+    thread = threading.Thread(target=lambda: started.append(start(spec())))  # type: ignore[operator]
+    thread.start()
+    thread.join()
+    (session,) = started
+    assert session.wait_settled().state == "running"
+    # Both parties still answer once the starting thread is long gone.
+    assert live.http_status(session.socket("control.sock"), "/") == 200
+    assert client(session).get("/after").text == "v1 /after"
+    assert session.status().state == "running"
 
 
 def test_the_host_reaches_the_sidecar_socket_and_the_app_cannot(
