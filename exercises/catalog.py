@@ -330,10 +330,13 @@ def load(path: Path | str) -> Exercise:
     for m in mutants:
         for sid in m.spec:
             if sid not in known:
-                ck.issue(
-                    f"mutants/{m.name}/mutant.toml: spec",
-                    f"names {sid!r}, which spec.toml does not have",
-                    "ids of spec.toml sentences",
+                ck.issues.append(
+                    SchemaIssue(
+                        f"{path.name}/mutants/{m.name}/mutant.toml",
+                        "spec",
+                        f"names {sid!r}, which spec.toml does not have",
+                        "ids of spec.toml sentences",
+                    )
                 )
     if rubric is not None:
         _cross_check(ck, path, rubric, tasks)

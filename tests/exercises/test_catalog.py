@@ -427,3 +427,15 @@ def test_a_spec_sentence_must_be_quoted_from_its_task(copy):
         "add-metadata/spec.toml: sentences[14].text: is not in task 'show-metadata''s body: "
         "'All text is escaped.' (expected a sentence quoted exactly from the task text)",
     ]
+
+
+def test_a_mutant_names_sentences_the_spec_map_has(copy):
+    edit(
+        copy / "mutants" / "naive-datetime" / "mutant.toml",
+        '"metadata.created-at"',
+        '"metadata.created"',
+    )
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.toml: spec: names "
+        "'metadata.created', which spec.toml does not have (expected ids of spec.toml sentences)"
+    ]
