@@ -41,17 +41,17 @@ FEATURES: tuple[ConsoleFeature, ...] = (
     ConsoleFeature("private-notes", "private, timestamped notes", True),
     ConsoleFeature("rate-criteria", "rating the interviewer-scored rubric criteria", True),
     ConsoleFeature("end-interview", "ending the interview, which grades the last snapshot", True),
-    # Not there yet: nobody can run the candidate's app by hand or re-script its provider.
+    # Both sides' Preview (platform/preview) and the interviewer's fault switchboard.
     ConsoleFeature(
         "live-preview",
-        "a live preview of the candidate's running app",
-        False,
+        "a live preview of the candidate's running app (Preview, with its Logs and Requests)",
+        True,
         _p(r"\blive[- ]preview\b", r"\bpreview\b"),
     ),
     ConsoleFeature(
         "provider-scenario",
         "switching the fake provider to a fault scenario (slow, flaky, outage, garbage)",
-        False,
+        True,
         _p(
             r"""["'`]?\b(?:slow|flaky|outage|garbage)\b["'`]?\s+scenarios?\b""",
             r"""\bprovider\s+(?:is\s+)?(?:on|to|in)\s+(?:the\s+)?["'`]?(?:slow|flaky|outage|garbage)\b""",
@@ -59,6 +59,7 @@ FEATURES: tuple[ConsoleFeature, ...] = (
             r"\bscenarios?\b",
         ),
     ),
+    # Not there yet: nobody can run commands by hand.
     ConsoleFeature(
         "shell",
         "a terminal: running commands such as curl, python -m or uvicorn by hand",
