@@ -142,6 +142,13 @@ export class Socket {
       this.onStatus("forbidden");
       return;
     }
+    if (code === 4409) {
+      // The interview was opened in another browser: reconnecting would only
+      // be refused again until this browser takes it back (a page reload).
+      this.stopped = true;
+      this.onStatus("displaced");
+      return;
+    }
     this.onStatus("offline");
     if (!this.stopped) {
       // Jitter, so a restarted server is not hit by every browser at the same instant.

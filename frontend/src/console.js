@@ -13,6 +13,7 @@ let shown = null;
 let presence = null;
 let interview = null;
 let state = null;
+let joins = [];
 const countdown = new Countdown($("#countdown"));
 const view = new EditorView({ parent: $("#viewer") });
 
@@ -37,6 +38,9 @@ function onState(s) {
   files.clear();
   for (const f of s.files) files.set(f.path, { ...f, changedAt: null });
   presence = s.presence;
+  renderOnline(s.candidate_online);
+  joins = s.joins || [];
+  renderBrowsers(false);
   if (!shown || !files.has(shown)) shown = (presence && files.has(presence.path) && presence.path) || [...files.keys()][0] || null;
   showFile(shown, true);
   if (presence && presence.path === shown) revealLine(presence.line);
@@ -78,8 +82,11 @@ function onEvent(event) {
       renderTree();
       break;
     case "candidate_online":
-      $("#candidate-online").textContent = event.online ? "Candidate connected" : "Candidate offline";
-      $("#candidate-online").dataset.online = String(event.online);
+      renderOnline(event);
+      break;
+    case "joined":
+      joins.push({ at: event.at, ...(event.data || {}) });
+      renderBrowsers(true);
       break;
     case "message":
       addChat(event);
@@ -116,6 +123,30 @@ function onEvent(event) {
     default:
       break;
   }
+}
+
+// Presence counts the candidate's open tabs (the server drops tabs it stopped
+// hearing from): one closed tab of two leaves the candidate connected.
+function renderOnline(p) {
+  const node = $("#candidate-online");
+  const online = Boolean(p && p.online);
+  const tabs = online && p.tabs > 1 ? ` · ${p.tabs} tabs` : "";
+  node.textContent = online ? `Candidate connected${tabs}` : "Candidate offline";
+  node.dataset.online = String(online);
+}
+
+// The interview is open in one browser at a time; when the candidate opens it in
+// another (or goes back to one), the interviewer is told, here and in the timeline.
+function renderBrowsers(fresh) {
+  const node = $("#candidate-browser");
+  const moves = joins.filter((j) => j.took_over);
+  const last = moves[moves.length - 1];
+  node.hidden = !last;
+  if (!last) return;
+  const browser = last.browser || "another browser";
+  node.textContent = `${last.returned ? "Back in an earlier browser" : "Opened in another browser"} (${browser}) at ${clock(last.at)}`;
+  node.title = joins.map((j) => `${clock(j.at)} ${j.browser || "a browser"}${j.took_over ? " took over" : " joined"}`).join("\n");
+  if (fresh) toast(`The candidate ${last.returned ? "went back to an earlier browser" : "opened the interview in another browser"} (${browser}); the one before stopped editing.`);
 }
 
 function setInterview(iv) {

@@ -26,6 +26,7 @@ let active = null;
 let interview = null;
 let limits = { max_files: 200, max_file_bytes: 262144 };
 let readOnly = true;
+let displaced = false; // the interview was opened in another browser
 let connected = false;
 let stateReceived = false;
 const editable = new Compartment();
@@ -44,7 +45,9 @@ const socket = new Socket(cfg.socket, {
       connecting: "Connecting…",
       offline: "Reconnecting…",
       forbidden: "This room is closed to you. Ask your interviewer for a new link.",
+      displaced: "Opened in another browser — editing here has stopped",
     }[status];
+    if (status === "displaced") showDisplaced();
     node.title = status === "offline" ? "The connection is lost. Your changes are kept in this browser and saved when it returns." : "";
     if (status !== "online") {
       stateReceived = false;
@@ -73,6 +76,9 @@ function handle(msg) {
       break;
     case "event":
       onEvent(msg.event);
+      break;
+    case "displaced":
+      showDisplaced();
       break;
     default:
       break;
@@ -323,9 +329,20 @@ function setInterview(iv) {
   countdown.set(iv);
   $("#lobby").hidden = iv.state !== "scheduled";
   $("#ended").hidden = !["ended", "graded", "reviewed"].includes(iv.state);
-  readOnly = iv.state !== "live";
+  readOnly = iv.state !== "live" || displaced;
   view.dispatch({ effects: editable.reconfigure(readOnlyExt()) });
   for (const b of document.querySelectorAll("[data-live-only]")) b.disabled = readOnly;
+}
+
+// Another browser took the interview over: this one stops editing at once (its
+// unsaved text stays in localStorage) and offers to take the interview back.
+function showDisplaced() {
+  displaced = true;
+  readOnly = true;
+  view.dispatch({ effects: editable.reconfigure(readOnlyExt()) });
+  for (const b of document.querySelectorAll("[data-live-only]")) b.disabled = true;
+  for (const f of files.values()) if (f.dirty) writeStored(f);
+  $("#displaced").hidden = false;
 }
 
 function readOnlyExt() {

@@ -84,8 +84,12 @@ def invite_revoke(*, interview: Interview) -> int:
     return interview.invites.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def invite_redeem(*, token: str) -> Interview:
-    """The interview an invite token opens, or InviteError saying why it cannot."""
+def invite_redeem(*, token: str, device: str = "", browser: str = "") -> Interview:
+    """Open the interview of an invite token in browser `device`, or InviteError saying why not.
+
+    The interview is open in one browser at a time: joining from another one
+    takes it over (see candidate_join).
+    """
     invite = (
         CandidateInvite.objects.select_related("interview", "interview__exercise")
         .filter(token_hash=hash_token(token))
@@ -98,8 +102,65 @@ def invite_redeem(*, token: str) -> Interview:
         raise InviteError(problem)
     if invite.redeemed_at is None:
         CandidateInvite.objects.filter(pk=invite.pk).update(redeemed_at=timezone.now())
-        events.record(invite.interview, TimelineEvent.Kind.JOINED, actor="candidate")
+    candidate_join(interview=invite.interview, device=device, browser=browser)
     return invite.interview
+
+
+def candidate_device(interview: Interview) -> str | None:
+    """The browser the interview is open in: the device of its latest join (None before any).
+
+    "" for a join recorded before devices were (any browser may use it).
+    """
+    data = (
+        interview.events.filter(kind=TimelineEvent.Kind.JOINED)
+        .order_by("-at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    if data is None:
+        return None
+    device = data.get("device") if isinstance(data, dict) else None
+    return device if isinstance(device, str) else ""
+
+
+def candidate_device_is_current(interview: Interview, device: Any) -> bool:
+    current = candidate_device(interview)
+    return not current or current == device
+
+
+def candidate_join(*, interview: Interview, device: str, browser: str) -> TimelineEvent | None:
+    """Open the interview in browser `device`; the browser it was open in stops editing.
+
+    Two browsers editing one workspace overwrite each other, so the newest one
+    takes over: the join goes into the timeline (the console and the replay show
+    it) and the older browser's socket is closed with a way to take it back.
+    None when the interview is already open in this browser.
+    """
+    with transaction.atomic():
+        # One join at a time per interview: two browsers joining at once must
+        # not both believe they hold it.
+        locked = Interview.objects.select_for_update().get(pk=interview.pk)
+        current = candidate_device(locked)
+        if current is not None and current == device:
+            return None
+        earlier = {
+            d.get("device")
+            for d in locked.events.filter(kind=TimelineEvent.Kind.JOINED).values_list(
+                "data", flat=True
+            )
+            if isinstance(d, dict)
+        }
+        return events.record(
+            locked,
+            TimelineEvent.Kind.JOINED,
+            actor="candidate",
+            data={
+                "device": device,
+                "browser": browser[:80],
+                "took_over": current is not None,
+                "returned": bool(device) and device in earlier,
+            },
+        )
 
 
 def interview_start(*, interview: Interview, actor: str) -> Interview:

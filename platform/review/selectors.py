@@ -451,6 +451,18 @@ def _summary(event: TimelineEvent) -> tuple[str, str, str]:
         return f"test run {data.get('state', '')}", counts, ""
     if kind == "submitted":
         return "submitted for grading", "", ""
+    if kind == "joined":
+        browser = str(data.get("browser") or "")
+        where = f" ({browser})" if browser else ""
+        if data.get("took_over") and data.get("returned"):
+            return f"went back to an earlier browser{where}; the other stopped editing", "", ""
+        if data.get("took_over"):
+            return (
+                f"opened the interview in a second browser{where}; the first stopped editing",
+                "",
+                "",
+            )
+        return f"joined{where}", "", ""
     if kind == "task_revealed":
         return f"task revealed: {data.get('title', '')}", "", ""
     if kind == "message":

@@ -40,7 +40,15 @@ REAUTHORISE_SECONDS = 5.0
 MAX_VIOLATIONS = 50
 
 CLOSE_FORBIDDEN = 4403
+CLOSE_DISPLACED = 4409  # the interview was opened in another browser
 CLOSE_ABUSE = 4429
+DISPLACED = {
+    "type": "displaced",
+    "message": (
+        "This interview was opened in another browser. Editing here has stopped; "
+        "your unsaved changes stay in this browser."
+    ),
+}
 
 
 class TokenBucket:
@@ -76,6 +84,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if interview is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        if await self.displaced(interview):
+            await self.accept()  # accepted only to say why it closes at once
+            await self.displace()
+            return
         self.interview = interview
         self.authorised_at = time.monotonic()
         self.violations = 0
@@ -105,6 +117,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.left()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        await self.heard()
         if text_data is None:
             await self.refuse("bad_request", "Only JSON text messages are accepted.")
             return
@@ -133,7 +146,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.refuse("rate_limited", "Too many messages; slow down a little.", message)
             return
         if not await self.still_authorised():
-            await self.close(code=CLOSE_FORBIDDEN)
+            if self.interview_displaced:
+                await self.displace()
+            else:
+                await self.close(code=CLOSE_FORBIDDEN)
             return
         if not is_storable(message):
             # Refused, not cleaned: the sender's copy stays as it is and they are told why.
@@ -168,11 +184,27 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def left(self) -> None:
         pass
 
+    async def heard(self) -> None:
+        """Any frame from the client: it is still there."""
+
+    async def displaced(self, interview: Interview) -> bool:
+        """Whether this socket's browser no longer holds the interview."""
+        return False
+
+    async def displace(self) -> None:
+        await self.send_json(dict(DISPLACED))
+        await self.close(code=CLOSE_DISPLACED)
+
+    interview_displaced = False
+
     async def still_authorised(self) -> bool:
         if time.monotonic() - self.authorised_at < REAUTHORISE_SECONDS:
             return True
         interview = await self.authorise()
         if interview is None or interview.pk != self.interview.pk:
+            return False
+        if await self.displaced(interview):
+            self.interview_displaced = True
             return False
         self.authorised_at = time.monotonic()
         return True
@@ -264,13 +296,24 @@ class CandidateConsumer(RoomConsumer):
     """ws/room/: the candidate's socket; the interview is the one their invite opened."""
 
     role = "candidate"
+    device = ""
+    seen_at = 0.0
 
     async def authorise(self) -> Interview | None:
         session = self.scope.get("session")
         invite_id = session.get("candidate_invite") if session is not None else None
         if invite_id is None:
             return None
+        device = session.get("candidate_device") if session is not None else None
+        self.device = device if isinstance(device, str) else ""
         return await database_sync_to_async(services.candidate_interview)(invite_id)
+
+    async def displaced(self, interview: Interview) -> bool:
+        # One browser at a time: the newest join took the interview over.
+        current = await database_sync_to_async(interview_services.candidate_device_is_current)(
+            interview, self.device
+        )
+        return not current
 
     def audiences(self) -> list[str]:
         return ["all"]
@@ -292,10 +335,32 @@ class CandidateConsumer(RoomConsumer):
         }
 
     async def joined(self) -> None:
-        await self.to_group("staff", {"kind": "candidate_online", "online": True})
+        presence = await database_sync_to_async(services.connection_open)(
+            interview=self.interview, channel_name=self.channel_name, device=self.device
+        )
+        self.seen_at = time.monotonic()
+        await self.to_group("staff", {"kind": "candidate_online", **presence})
 
     async def left(self) -> None:
-        await self.to_group("staff", {"kind": "candidate_online", "online": False})
+        # Counted, not flagged: closing one of two tabs leaves the candidate online.
+        presence = await database_sync_to_async(services.connection_close)(
+            interview=self.interview, channel_name=self.channel_name
+        )
+        await self.to_group("staff", {"kind": "candidate_online", **presence})
+
+    async def heard(self) -> None:
+        if not hasattr(self, "interview"):
+            return
+        if time.monotonic() - self.seen_at >= services.SEEN_REFRESH_SECONDS:
+            self.seen_at = time.monotonic()
+            back = await database_sync_to_async(services.connection_seen)(
+                interview=self.interview, channel_name=self.channel_name, device=self.device
+            )
+            if back:
+                presence = await database_sync_to_async(services.candidate_presence)(
+                    self.interview.pk
+                )
+                await self.to_group("staff", {"kind": "candidate_online", **presence})
 
     async def on_edit(self, message: dict[str, Any]) -> None:
         try:
@@ -392,6 +457,11 @@ class CandidateConsumer(RoomConsumer):
 
     async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
         kind = event.get("kind")
+        if kind == "joined":
+            device = (event.get("data") or {}).get("device")
+            if device and device != self.device:
+                await self.displace()  # another browser took the interview over
+            return None
         if kind in STAFF_ONLY_KINDS:
             return None
         if kind == "run" and (event.get("run") or {}).get("kind") != "visible":
@@ -452,7 +522,7 @@ class ConsoleConsumer(RoomConsumer):
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "ping": self.on_ping,
+            "ping": self.on_console_ping,
             "sync": self.on_sync,
             "chat": self.on_chat,
             "note": self.on_note,
@@ -462,6 +532,28 @@ class ConsoleConsumer(RoomConsumer):
             "rate": self.on_rate,
             "regrade": self.on_regrade,
         }
+
+    presence_shown: dict[str, Any] | None = None
+    presence_counted_at = 0.0
+
+    async def on_console_ping(self, message: dict[str, Any]) -> None:
+        await self.on_ping(message)
+        # Recounted now and then as the console pings: a tab whose server died
+        # never says goodbye, and is dropped once it has not been heard from.
+        if time.monotonic() - self.presence_counted_at < services.PRESENCE_RECOUNT_SECONDS:
+            return
+        self.presence_counted_at = time.monotonic()
+        presence = await database_sync_to_async(services.candidate_presence)(self.interview.pk)
+        if presence != self.presence_shown:
+            self.presence_shown = presence
+            await self.send_json(
+                {"type": "event", "event": {"kind": "candidate_online", **presence}}
+            )
+
+    async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        if event.get("kind") == "candidate_online":
+            self.presence_shown = {k: v for k, v in event.items() if k != "kind"}
+        return await super().filter_event(event)
 
     async def on_note(self, message: dict[str, Any]) -> None:
         if not await self.talk_allowed(message):

@@ -6,10 +6,13 @@ place the room touches the ORM.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from interviews.services import (
     MAX_TOTAL_BYTES,
     WorkspaceLimitError,
 )
+from web.models import CandidateConnection
 
 MAX_MESSAGE_CHARS = 4000
 MAX_NOTE_CHARS = 8000
@@ -308,6 +312,11 @@ def room_state(interview: Interview, *, staff: bool) -> dict[str, Any]:
         state["scorecard"] = scorecard_for(interview)
         presence = _presence.get(interview.pk)
         state["presence"] = presence
+        state["candidate_online"] = candidate_presence(interview.pk)
+        state["joins"] = [
+            {"at": e.at.isoformat(), **e.data}
+            for e in interview.events.filter(kind=TimelineEvent.Kind.JOINED).order_by("at", "id")
+        ]
     return state
 
 
@@ -490,6 +499,107 @@ _presence = _Presence()
 def presence_set(*, interview: Interview, path: Any, line: Any) -> dict[str, Any]:
     path = _check_path(path)
     return _presence.set(interview.pk, path, line if isinstance(line, int) else None)
+
+
+# A socket not heard from for this long no longer counts as the candidate being
+# there: its process died (a server restart, a crash) without closing it. The
+# room pings every 2 s and any message refreshes the mark, at most every
+# SEEN_REFRESH_SECONDS so that typing and pinging cost no extra writes.
+CONNECTION_STALE_SECONDS = 40
+SEEN_REFRESH_SECONDS = 10
+# How often a console's pings recount the tabs (a read per console, not per ping).
+PRESENCE_RECOUNT_SECONDS = 10
+
+
+def _process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_is_gone(holder: str) -> bool:
+    """True when `holder` was a process of this machine that no longer runs."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's: only its seen_at can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def candidate_presence(interview_id: int) -> dict[str, Any]:
+    """Whether the candidate is in the room: their open tabs and browsers, stale ones dropped."""
+    fresh_after = timezone.now() - timedelta(seconds=CONNECTION_STALE_SECONDS)
+    rows = CandidateConnection.objects.filter(interview_id=interview_id)
+    stale = [r.pk for r in rows if r.seen_at < fresh_after or _process_is_gone(r.holder)]
+    if stale:
+        CandidateConnection.objects.filter(pk__in=stale).delete()
+    live = [r for r in rows if r.pk not in stale]
+    return {
+        "online": bool(live),
+        "tabs": len(live),
+        "browsers": len({r.device for r in live}),
+    }
+
+
+def connection_open(*, interview: Interview, channel_name: str, device: str) -> dict[str, Any]:
+    """A candidate tab connected; returns the presence it makes."""
+    now = timezone.now()
+    CandidateConnection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={
+            "interview": interview,
+            "device": device,
+            "holder": _process(),
+            "connected_at": now,
+            "seen_at": now,
+        },
+    )
+    return candidate_presence(interview.pk)
+
+
+def connection_seen(*, interview: Interview, channel_name: str, device: str) -> bool:
+    """The tab was heard from. True when it had been given up on and counts again."""
+    now = timezone.now()
+    if CandidateConnection.objects.filter(channel_name=channel_name).update(seen_at=now):
+        return False
+    # Dropped as stale while it was quiet (a laptop asleep), yet it is still here.
+    CandidateConnection.objects.create(
+        interview=interview, channel_name=channel_name, device=device, holder=_process()
+    )
+    return True
+
+
+def connection_close(*, interview: Interview, channel_name: str) -> dict[str, Any]:
+    """A candidate tab went away; returns the presence that is left."""
+    CandidateConnection.objects.filter(channel_name=channel_name).delete()
+    return candidate_presence(interview.pk)
+
+
+_BROWSERS = [
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+]
+
+
+def browser_label(user_agent: str) -> str:
+    """'Firefox on Windows': enough for an interviewer to tell two browsers apart."""
+    name = next((label for key, label in _BROWSERS if key in user_agent), "a browser")
+    system = next((label for key, label in _SYSTEMS if key in user_agent), "")
+    return f"{name} on {system}" if system else name
 
 
 # ---------------------------------------------------------------- talk

@@ -12,4 +12,5 @@ urlpatterns = [
     path("interviews/<int:interview_id>/invite/revoke", views.invite_revoke, name="revoke"),
     path("i/<str:token>", views.invite, name="invite"),
     path("room/", views.room, name="room"),
+    path("room/take-over", views.room_take_over, name="take_over"),
 ]

@@ -5,6 +5,8 @@ Views are thin: parse, check who is asking, call one service, respond.
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,6 +25,8 @@ CONDUCT = "interviews.conduct_interview"
 # link" keeps working on the dashboard; the database stores only their hashes.
 SESSION_LINKS = "invite_links"
 SESSION_INVITE = "candidate_invite"
+# Which browser this is, to the interview: it is open in one browser at a time.
+SESSION_DEVICE = "candidate_device"
 
 
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -177,10 +181,21 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
             status=410 if found is not None else 404,
         )
     assert found is not None
+    same_invite = request.session.get(SESSION_INVITE) == found.pk
+    device = request.session.get(SESSION_DEVICE) if same_invite else None
     if request.method == "GET":
-        return render(request, "web/invite.html", {"interview": found.interview})
+        current = interview_services.candidate_device(found.interview)
+        elsewhere = bool(current) and current != device
+        return render(
+            request, "web/invite.html", {"interview": found.interview, "elsewhere": elsewhere}
+        )
+    device = device or secrets.token_urlsafe(9)
     try:
-        interview_services.invite_redeem(token=token)
+        interview_services.invite_redeem(
+            token=token,
+            device=device,
+            browser=services.browser_label(request.headers.get("User-Agent", "")),
+        )
     except interview_services.InviteError as exc:
         return render(
             request,
@@ -192,6 +207,7 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
     # the candidate joined must not end up holding the interview.
     request.session.cycle_key()
     request.session[SESSION_INVITE] = found.pk
+    request.session[SESSION_DEVICE] = device
     # The token never appears in the room's URL, history or Referer headers.
     return redirect("web:room")
 
@@ -207,3 +223,23 @@ def room(request: HttpRequest) -> HttpResponse:
         )
     config = {"socket": "/ws/room/", "interview": interview.pk}
     return render(request, "web/room.html", {"interview": interview, "config": config})
+
+
+@require_POST
+def room_take_over(request: HttpRequest) -> HttpResponse:
+    """ "Use this browser instead": the interview moves back here from the other browser."""
+    interview = services.candidate_interview(request.session.get(SESSION_INVITE))
+    if interview is None:
+        return _forbidden(
+            request,
+            "This page opens from your invite link. If your link stopped working, "
+            "ask your interviewer for a new one.",
+        )
+    device = request.session.get(SESSION_DEVICE) or secrets.token_urlsafe(9)
+    request.session[SESSION_DEVICE] = device
+    interview_services.candidate_join(
+        interview=interview,
+        device=device,
+        browser=services.browser_label(request.headers.get("User-Agent", "")),
+    )
+    return redirect("web:room")
