@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -39,7 +40,11 @@ MANIFEST: dict[str, Any] = {
 @pytest.fixture
 def exercise(db: None) -> Exercise:
     return Exercise.objects.create(
-        slug="room-demo", title="Room demo", version_hash="v1", manifest=MANIFEST
+        slug="room-demo",
+        title="Room demo",
+        version_hash="v1",
+        # A copy: a test that edits its exercise must not edit the next test's.
+        manifest=copy.deepcopy(MANIFEST),
     )
 
 
