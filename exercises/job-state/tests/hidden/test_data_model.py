@@ -77,13 +77,16 @@ def test_terminal_states_are_final(app, provider):
         reply("done", ttft=0.0).when(contains="[p1]"),
         status(400).when(contains="[p2]", times=None),
     )
-    body = create(app, ["p1"])
-    done = wait_for(app, body["id"])
-    failed = create(app, ["p2"])
-    failed_done = wait_for(app, failed["id"])
+    # Critical means a finished job was overwritten: no job API, or jobs that never
+    # finished as the provider said, are other tests' failures.
+    try:
+        body = create(app, ["p1"])
+        done = wait_for(app, body["id"])
+        failed = create(app, ["p2"])
+        failed_done = wait_for(app, failed["id"])
+    except (AssertionError, pytest.fail.Exception) as exc:
+        pytest.skip(f"no finished jobs to judge: {str(exc)[:200]}")
     job = done["jobs"][0]
-    # Critical means a finished job was overwritten: jobs that never finished as the
-    # provider said are other tests' failures.
     if job["state"] != "completed" or failed_done["jobs"][0]["state"] != "failed":
         pytest.skip(f"the jobs did not finish as the provider answered: {summary(done)}")
     single = cancel_job(app, body["id"], job["id"])
