@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +22,7 @@ from rubrics import SchemaError
 
 from . import catalog
 from .check import check_exercise
-from .grading import format_scorecard, grade_dir
+from .grading import format_scorecard, grade_dir, profile_lines
 from .runner import RunnerError
 
 
@@ -116,10 +117,14 @@ def grade_main(
     *,
     backend: str | None = None,
     as_json: bool = False,
+    profile: bool = False,
     root: Path | str = catalog.DEFAULT_ROOT,
     out: Callable[[str], None] = print,
 ) -> int:
-    """What `grade` / `manage.py grade` does; returns the exit status."""
+    """What `grade` / `manage.py grade` does; returns the exit status.
+
+    `profile` adds where the time went (grading.profile_lines) after the scorecard."""
+    started = time.monotonic()
     try:
         exercise = catalog.find(slug, root)
     except SchemaError as exc:
@@ -136,7 +141,12 @@ def grade_main(
     except RunnerError as exc:
         out(f"infrastructure failure: {exc}")
         return 3
+    measured = time.monotonic() - started
     out(json.dumps(result.to_json()) if as_json else format_scorecard(result))
+    if profile:
+        out("")
+        for line in profile_lines(result, measured):
+            out(line)
     return 0
 
 
@@ -159,9 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     g.add_argument("--files", required=True)
     g.add_argument("--backend", default=None)
     g.add_argument("--json", action="store_true")
+    g.add_argument("--profile", action="store_true", help="print where the time went")
     g.set_defaults(
         func=lambda a: grade_main(
-            a.exercise, a.files, backend=a.backend, as_json=a.json, root=a.root
+            a.exercise, a.files, backend=a.backend, as_json=a.json, profile=a.profile, root=a.root
         )
     )
     args = parser.parse_args(argv)

@@ -37,6 +37,9 @@ IGNORED_PARTS = {
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*[,)]""")
 APP_PORT = "{app_port}"
+# Hidden-suite workers an exercise may ask for: each is one more app instance in the
+# app party, so memory and boot CPU grow with it.
+MAX_WORKERS = 8
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Set by the sandbox or the runner for the app party: an exercise cannot override them.
 RESERVED_ENV = frozenset(
@@ -131,6 +134,9 @@ class Exercise:
     mutants: tuple[Mutant, ...]
     seed: int = 0
     wall_seconds: float = 60.0
+    # Hidden-suite workers: each runs its share of the tests against an app instance
+    # and a fake provider of its own ([tests] workers; see runner.hidden_spec).
+    workers: int = 1
     starter_max_overall: float = 60.0
     version_hash: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -277,7 +283,7 @@ def load(path: Path | str) -> Exercise:
     app_env = _app_env(ck, app)
 
     tests = ck.get(data, "tests", dict, "tests", "a [tests] table", required=False, default={})
-    ck.unknown(tests, {"seed", "wall_seconds"}, "tests")
+    ck.unknown(tests, {"seed", "wall_seconds", "workers"}, "tests")
     seed = ck.get(tests, "seed", int, "tests.seed", "an integer", required=False, default=0)
     wall = ck.get(
         tests,
@@ -290,6 +296,11 @@ def load(path: Path | str) -> Exercise:
     )
     if not 5 <= wall <= 600:
         ck.issue("tests.wall_seconds", f"is {wall}", "seconds, 5 to 600")
+    workers = ck.get(
+        tests, "workers", int, "tests.workers", "an integer, 1 to 8", required=False, default=1
+    )
+    if not 1 <= workers <= MAX_WORKERS:
+        ck.issue("tests.workers", f"is {workers}", f"an integer, 1 to {MAX_WORKERS}")
     check = ck.get(data, "check", dict, "check", "a [check] table", required=False, default={})
     ck.unknown(check, {"starter_max_overall"}, "check")
     starter_max = ck.get(
@@ -358,6 +369,7 @@ def load(path: Path | str) -> Exercise:
         mutants=mutants,
         seed=seed,
         wall_seconds=float(wall),
+        workers=int(workers),
         starter_max_overall=float(starter_max),
         version_hash=exercise_hash(path, rubric_path),
         scenarios=scenarios,

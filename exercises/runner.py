@@ -18,7 +18,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,24 @@ PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "--color=no", "-o", "console_outp
 PYTEST_INI = b"[pytest]\n"
 
 
+# The app party of a hidden run with several workers: one instance of the candidate's
+# app per worker, each on its own port and talking to its worker's provider. Stopping
+# the party stops them all; it exits with the first failing instance's code.
+APPS_LAUNCHER = """
+import json, os, signal, subprocess, sys
+apps = json.loads(sys.argv[1])
+procs = [subprocess.Popen(argv, env={**os.environ, **env}) for argv, env in apps]
+def stop(signum, frame):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signum)
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+codes = [p.wait() for p in procs]
+sys.exit(next((c for c in codes if c), 0))
+"""
+
+
 class RunnerError(Exception):
     """The run produced no usable report: an infrastructure problem, not the candidate's."""
 
@@ -52,6 +70,9 @@ class SuiteResult:
     tester_exit: int | None
     app_output: str  # tail of the app's stdout + stderr (hidden runs)
     tester_output: str  # tail of pytest's own output
+    # Where the wall time went, in seconds: "sandbox" (the run, start to stop),
+    # "parse" (its report into a SuiteResult); see grading.profile_lines.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def outcomes(self) -> dict[str, str]:
         return {t["id"]: t["outcome"] for t in self.report.get("tests", [])}
@@ -98,10 +119,12 @@ def hidden_spec(
     seed: int | None = None,
     on_line: Callable[[str], None] | None = None,
     ports: tuple[int, int] = (APP_PORT, PROVIDER_PORT),
+    workers: int | None = None,
 ) -> RunSpec:
-    """The two-party RunSpec for the hidden suite."""
+    """The two-party RunSpec for the hidden suite, with the exercise's workers (or `workers`)."""
     from sandbox.spec import Party, RunSpec
 
+    workers = exercise.workers if workers is None else workers
     app_port, provider_port = ports
     candidate = _candidate(files)
     tester_files: Files = {
@@ -110,11 +133,36 @@ def hidden_spec(
         **{"tests/" + k: v for k, v in exercise.hidden_test_files().items()},
         **{"candidate/" + k: v for k, v in candidate.items()},
     }
-    app = Party(
-        command=exercise.app.command(app_port),
-        files=candidate,
-        env={**exercise.app.env, "LLM_BASE_URL": f"http://127.0.0.1:{provider_port}/v1"},
-    )
+    # Worker i: the app on app_port + i, its provider on provider_port + i.
+    pairs = [(app_port + i, provider_port + i) for i in range(max(1, workers))]
+    instances = [
+        (
+            exercise.app.command(a),
+            {**exercise.app.env, "LLM_BASE_URL": f"http://127.0.0.1:{p}/v1"},
+        )
+        for a, p in pairs
+    ]
+    if len(instances) == 1:
+        app = Party(command=instances[0][0], files=candidate, env=instances[0][1])
+    else:
+        app = Party(
+            command=["python3", "-c", APPS_LAUNCHER, json.dumps(instances)],
+            files=candidate,
+            env={},
+        )
+    tester_env = {
+        "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
+        "FAULTLINE_APP_HEALTH": exercise.app.health,
+        "FAULTLINE_APP_START_TIMEOUT": str(exercise.app.start_timeout_seconds),
+        "FAULTLINE_PROVIDER_PORT": str(provider_port),
+        "FAULTLINE_SEED": str(exercise.seed if seed is None else seed),
+        "FAULTLINE_CANDIDATE_DIR": "candidate",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+    if len(pairs) > 1:
+        tester_env["FAULTLINE_WORKERS"] = json.dumps(
+            [[f"http://127.0.0.1:{a}", p] for a, p in pairs]
+        )
     tester = Party(
         command=[
             "python3",
@@ -128,15 +176,7 @@ def hidden_spec(
             "tests",
         ],
         files=tester_files,
-        env={
-            "FAULTLINE_APP_URL": f"http://127.0.0.1:{app_port}",
-            "FAULTLINE_APP_HEALTH": exercise.app.health,
-            "FAULTLINE_APP_START_TIMEOUT": str(exercise.app.start_timeout_seconds),
-            "FAULTLINE_PROVIDER_PORT": str(provider_port),
-            "FAULTLINE_SEED": str(exercise.seed if seed is None else seed),
-            "FAULTLINE_CANDIDATE_DIR": "candidate",
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        },
+        env=tester_env,
     )
     return RunSpec(app=app, tester=tester, limits=_limits(exercise), on_line=on_line)
 
@@ -242,6 +282,7 @@ def _tail(text: str, n: int = 3000) -> str:
 def _result(
     run: RunResult, reporter: PartyResult, started: float, prefer_file: bool
 ) -> SuiteResult:
+    ran = time.monotonic()
     report = run.report if prefer_file else None
     if report is None:
         if reporter.timed_out:
@@ -265,6 +306,10 @@ def _result(
         tester_exit=reporter.exit_code,
         app_output=app_output,
         tester_output=_tail(reporter.stdout + reporter.stderr),
+        timings={
+            "sandbox": round(ran - started, 3),
+            "parse": round(time.monotonic() - ran, 4),
+        },
     )
 
 
@@ -281,7 +326,15 @@ def run_hidden(
     Raises RunnerError or sandbox.SandboxError when the infrastructure failed.
     """
     started = time.monotonic()
-    spec = hidden_spec(exercise, files, seed=seed, on_line=on_line, ports=_ports(backend))
+    # The local backend shares the host's ports: one worker on two free ports.
+    spec = hidden_spec(
+        exercise,
+        files,
+        seed=seed,
+        on_line=on_line,
+        ports=_ports(backend),
+        workers=1 if backend == LOCAL_BACKEND else None,
+    )
     run = _execute(spec, backend)
     assert run.tester is not None
     return _result(run, run.tester, started, prefer_file=True)

@@ -17,10 +17,21 @@ Environment (all optional):
   FAULTLINE_SEED               base seed (default 0); each test gets seed ^ crc32(test id)
   FAULTLINE_CANDIDATE_DIR      the candidate's files, for frontend checks (default .)
   FAULTLINE_REPORT_DIR         where report.json goes (no file when unset)
+  FAULTLINE_WORKERS            JSON list of [app URL, provider port]: run the tests in that
+                               many worker processes, worker i against the i-th app with
+                               its own provider on the i-th port (hidden runs, see below)
+
+Workers: the session collects once, then forks one process per extra worker. Each
+worker starts its own provider and claims the next unclaimed test (an O_EXCL file per
+test, so claiming needs no coordinator), runs it against its own app, and the first
+process gathers every worker's results into the one report. Each app instance sees
+one test at a time, as with a single worker, so tests need not be written for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -69,6 +80,13 @@ class _State:
     entries: dict[str, _TestEntry] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    # Seconds from the plugin's start until the app first answered (the boot, for profiles).
+    app_boot: float | None = None
+    boot_wait: float = 0.0  # how long the first test waited for the boot (not its own time)
+    # Worker mode: (app URL, provider port) per worker, and this process's index.
+    workers: list[tuple[str, int]] = field(default_factory=list)
+    worker: int = 0
+    claims: Path | None = None  # where workers claim tests and leave their results
 
 
 _state: _State | None = None
@@ -137,26 +155,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if _state is not None:
         return
     provider = FakeProvider(seed=int(_env("FAULTLINE_SEED", "0")))
-    port = int(_env("FAULTLINE_PROVIDER_PORT", "9100"))
-    running: RunningProvider | None = None
-    provider_error = ""
-    try:
-        running = RunningProvider(provider, port=port).start()
-    except OSError as exc:
-        # The app starts first and shares our loopback: code that takes the provider's
-        # port denies the suite its provider. That is the candidate's outcome, stated in
-        # every test that needs the provider, not a grading run without a report.
-        provider_error = (
-            f"the fake model provider could not listen on 127.0.0.1:{port} ({exc.strerror}): "
-            "the app took the port reserved for the provider (LLM_BASE_URL)"
-        )
-    _state = _State(
-        provider,
-        running,
-        _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/"),
-        provider_error=provider_error,
-    )
+    workers = [(str(url), int(port)) for url, port in json.loads(_env("FAULTLINE_WORKERS", "[]"))]
+    _state = _State(provider, None, _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/"))
+    _state.workers = workers
+    if len(workers) > 1:
+        # Each worker starts its provider after the fork: a server thread started
+        # before it would not exist in the children.
+        return
+    _start_provider(int(_env("FAULTLINE_PROVIDER_PORT", "9100")))
     command = os.environ.get("FAULTLINE_APP_COMMAND")
+    running = _state.running
     if command and running is not None:
         _state.app_log = Path(tempfile.mkdtemp(prefix="faultline-app-")) / "app.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAULTLINE_")}
@@ -170,6 +178,20 @@ def pytest_configure(config: pytest.Config) -> None:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+
+def _start_provider(port: int) -> None:
+    assert _state is not None
+    try:
+        _state.running = RunningProvider(_state.provider, port=port).start()
+    except OSError as exc:
+        # The app starts first and shares our loopback: code that takes the provider's
+        # port denies the suite its provider. That is the candidate's outcome, stated in
+        # every test that needs the provider, not a grading run without a report.
+        _state.provider_error = (
+            f"the fake model provider could not listen on 127.0.0.1:{port} ({exc.strerror}): "
+            "the app took the port reserved for the provider (LLM_BASE_URL)"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -202,6 +224,7 @@ def _wait_for_app() -> None:
     assert _state is not None
     if _state.app_ready is None:
         url = _state.app_url + _env("FAULTLINE_APP_HEALTH", "/healthz")
+        waited = time.monotonic()
         deadline = time.monotonic() + float(_env("FAULTLINE_APP_START_TIMEOUT", "20"))
         last = ""
         while True:
@@ -211,6 +234,9 @@ def _wait_for_app() -> None:
             try:
                 httpx.get(url, timeout=2.0)
                 _state.app_ready = True
+                _state.app_boot = round(time.monotonic() - _state.started, 3)
+                # The boot is the run's, not this test's: profiles and floors count it once.
+                _state.boot_wait = time.monotonic() - waited
                 return
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
@@ -349,6 +375,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     entry = _state.entries[report.nodeid]
     entry.duration += report.duration
+    if report.when == "setup" and _state.boot_wait:
+        entry.duration = max(0.0, entry.duration - _state.boot_wait)
+        _state.boot_wait = 0.0
     if report.skipped and entry.outcome == "passed":
         entry.outcome = "skipped"
         entry.output = _truncate(_longrepr(report))
@@ -396,7 +425,136 @@ def _emit(entry: _TestEntry) -> None:
     line = "FAULTLINE-TEST " + json.dumps(_entry_dict(entry))
     # Written straight to the process's stdout: pytest's capture and the terminal
     # reporter's line state must not swallow or glue the line.
-    os.write(1, ("\n" + line + "\n").encode())
+    data = ("\n" + line + "\n").encode()
+    if _state is None or _state.claims is None:
+        os.write(1, data)
+        return
+    # Workers share the pipe: a line longer than PIPE_BUF could interleave with another's.
+    with (_state.claims / "emit.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        while data:
+            data = data[os.write(1, data) :]
+
+
+# -- workers --
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    if _state is None or len(_state.workers) <= 1:
+        return None  # pytest's own loop
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        raise session.Interrupted(f"{session.testsfailed} error(s) during collection")
+    if session.config.option.collectonly:
+        return True
+    _state.claims = Path(tempfile.mkdtemp(prefix="faultline-claims-"))
+    children: list[int] = []
+    for index in range(1, len(_state.workers)):
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child leaves through os._exit
+            os.close(ready_r)
+            status = 1
+            try:
+                # Our own capture files: the parent's are shared file offsets after a fork.
+                capman = session.config.pluginmanager.getplugin("capturemanager")
+                if capman is not None:
+                    capman.stop_global_capturing()
+                    capman.start_global_capturing()
+                    capman.suspend_global_capture()
+                os.write(ready_w, b"1")
+                os.close(ready_w)
+                _worker_run(session, index)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(ready_w)
+        os.read(ready_r, 1)  # start testing once the child no longer touches our capture
+        os.close(ready_r)
+        children.append(pid)
+    ran = _worker_run(session, 0)
+    for pid in children:
+        os.waitpid(pid, 0)
+    _gather(ran, len(children))
+    shutil.rmtree(_state.claims, ignore_errors=True)
+    return True
+
+
+def _claim(index: int) -> bool:
+    assert _state is not None and _state.claims is not None
+    try:
+        os.close(os.open(_state.claims / f"claim-{index}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _worker_run(session: pytest.Session, worker: int) -> set[str]:
+    """Run the tests this worker claims, in collection order; in a child, leave the results."""
+    assert _state is not None and _state.claims is not None
+    _state.worker = worker
+    _state.app_url, port = _state.workers[worker]
+    _state.app_url = _state.app_url.rstrip("/")
+    _start_provider(port)
+    items = session.items
+    ran: set[str] = set()
+    previous: pytest.Item | None = None
+    try:
+        for index, item in enumerate(items):
+            if not _claim(index):
+                continue
+            if previous is not None:
+                # `previous` ran with the next item in collection order as its next item
+                # (keeping module fixtures up); another worker may have taken that one.
+                # A module fixture's teardown failing is no verdict on the next test.
+                with contextlib.suppress(Exception):
+                    session._setupstate.teardown_exact(item)
+            following = items[index + 1] if index + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+            ran.add(item.nodeid)
+            previous = item
+        session._setupstate.teardown_exact(None)
+    finally:
+        if _state.running is not None:
+            _state.running.stop()
+            _state.running = None
+    if worker:
+        results = {
+            "entries": {n: _entry_dict(_state.entries[n]) for n in ran},
+            "app_boot": _state.app_boot,
+        }
+        path = _state.claims / f"worker-{worker}.json"
+        path.with_suffix(".tmp").write_text(json.dumps(results))
+        path.with_suffix(".tmp").replace(path)
+    return ran
+
+
+def _gather(ran: set[str], children: int) -> None:
+    """Every worker's results into this process's entries: the report is written once."""
+    assert _state is not None and _state.claims is not None
+    boots = [_state.app_boot]
+    for worker in range(1, children + 1):
+        path = _state.claims / f"worker-{worker}.json"
+        try:
+            results = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # its tests are errors below
+        boots.append(results.get("app_boot"))
+        for nodeid, entry in results["entries"].items():
+            if nodeid in _state.entries and nodeid not in ran:
+                # Declared fields are the same in every worker (one collection): take the run.
+                mine = _state.entries[nodeid]
+                mine.outcome, mine.duration = entry["outcome"], float(entry["duration"])
+                mine.output = entry["output"]
+                ran.add(nodeid)
+    for nodeid in _state.order:
+        if nodeid not in ran:
+            # Claimed by a worker that died before it reported: never a silent pass.
+            entry = _state.entries[nodeid]
+            entry.outcome, entry.output = "error", "did not finish: its test worker stopped"
+            _emit(entry)
+    known = [b for b in boots if b is not None]
+    _state.app_boot = max(known) if known else None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -416,6 +574,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "seed": int(_env("FAULTLINE_SEED", "0")),
             "exit_status": int(exitstatus),
             "collection_errors": int(session.testsfailed) if not tests else 0,
+            "app_boot": _state.app_boot,
+            "workers": max(1, len(_state.workers)),
         },
     }
     report_dir = os.environ.get("FAULTLINE_REPORT_DIR")

@@ -134,3 +134,97 @@ def test_the_report_carries_what_each_test_declares_its_failure_means(tmp_path: 
         "test_scoped": 0,
         "test_module_cap": 1,
     }
+
+
+WORKER_SUITE = """
+import json, os, time
+import pytest
+from faultkit import pytest_plugin as plugin
+
+SETUPS = []
+
+
+@pytest.fixture(scope="module")
+def per_module():
+    SETUPS.append(1)
+    return len(SETUPS)
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_one_of_many(n, app, provider, per_module):
+    assert app.get("/").status_code == 200
+    time.sleep(0.1)  # long enough that one worker cannot take every test
+    record = {"pid": os.getpid(), "app": plugin._state.app_url,
+              "provider": plugin._state.running.port, "setups": per_module}
+    (plugin.Path(os.environ["OUT"]) / str(n)).write_text(json.dumps(record))
+
+
+def test_that_fails(provider):
+    assert False, "the expected failure"
+"""
+
+
+def test_workers_split_the_suite_each_against_its_own_app_and_provider(tmp_path: Path) -> None:
+    # Two stand-in apps (static file servers); each worker must talk only to its own.
+    apps, ports = [], []
+    try:
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+            apps.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "http.server", "-b", "127.0.0.1", str(ports[-1])],
+                    cwd=tmp_path,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        providers = []
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                providers.append(s.getsockname()[1])
+        out = tmp_path / "out"
+        out.mkdir()
+        (tmp_path / "test_suite.py").write_text(WORKER_SUITE)
+        workers = [[f"http://127.0.0.1:{a}", p] for a, p in zip(ports, providers, strict=True)]
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(EXERCISES),
+            "FAULTLINE_WORKERS": json.dumps(workers),
+            "FAULTLINE_APP_HEALTH": "/",
+            "FAULTLINE_REPORT_DIR": str(tmp_path),
+            "OUT": str(out),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "-p", "faultkit.pytest_plugin", "test_suite.py"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        for app in apps:
+            app.terminate()
+            app.wait()
+    assert "INTERNALERROR" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    outcomes = {t["id"]: t["outcome"] for t in report["tests"]}
+    assert outcomes == {
+        **{f"test_suite.py::test_one_of_many[{n}]": "passed" for n in range(6)},
+        "test_suite.py::test_that_fails": "failed",
+    }
+    assert report["summary"]["workers"] == 2
+    # Each test once on the live lines too, whichever worker ran it.
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("FAULTLINE-TEST ")]
+    assert sorted(json.loads(ln.split(" ", 1)[1])["id"] for ln in lines) == sorted(outcomes)
+    records = [json.loads((out / str(n)).read_text()) for n in range(6)]
+    by_pid: dict[int, set[tuple[str, int]]] = {}
+    for r in records:
+        by_pid.setdefault(r["pid"], set()).add((r["app"], r["provider"]))
+        # The module fixture is set up once per worker, not once per test.
+        assert r["setups"] == 1
+    assert len(by_pid) == 2, "both workers ran tests"
+    pairs = [pair for used in by_pid.values() for pair in used]
+    assert sorted(pairs) == sorted((url, port) for url, port in workers), (
+        "each worker used exactly its own app and provider"
+    )

@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--files", required=True, help="directory of candidate files")
         parser.add_argument("--backend", choices=["bwrap", "docker"], default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="print where the time went: sandbox, app boot, each test, parsing, scoring, "
+            "and the floor (app boot + longest test)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = grade_main(
@@ -26,6 +32,7 @@ class Command(BaseCommand):
             options["files"],
             backend=options["backend"] or settings.SANDBOX_BACKEND,
             as_json=options["json"],
+            profile=options["profile"],
             root=settings.EXERCISES_DIR,
             out=lambda line: self.stdout.write(line),
         )
