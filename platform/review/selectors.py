@@ -481,7 +481,12 @@ def _summary(event: TimelineEvent) -> tuple[str, str, str]:
     if kind == "decision":
         return f"decision: {data.get('outcome', '')}", str(data.get("comment", "")), ""
     if kind == "fault":
-        return "fault scenario switched", str(data.get("scenario") or data.get("name") or ""), ""
+        told = " (the candidate was told)" if data.get("told_candidate") else ""
+        scenario = str(data.get("scenario") or data.get("name") or "")
+        return f"fault scenario switched{told}", scenario, ""
+    if kind == "live":
+        # The live preview's app: started (again, after a save), crashed, failed, stopped.
+        return f"preview app {data.get('state', '')}", str(data.get("detail", "")), ""
     return kind.replace("_", " "), "", ""
 
 

@@ -181,6 +181,26 @@ def test_the_console_switches_faults_and_sees_a_closed_preview_cancel_upstream(
     assert switched.status_code == 200 and switched.json()["scenario"] == "long-answer"
     fault = TimelineEvent.objects.get(interview=interview, kind="fault")
     assert fault.audience == "staff" and fault.data["scenario"] == "long-answer"
+    # Not told: the candidate's pane has no notice. Told: it has one, with the description.
+    room = Client()
+    session = room.session
+    session["candidate_invite"] = interview.invites.get().pk  # type: ignore[attr-defined]
+    session.save()
+    assert room.get("/room/live").json()["notices"] == []
+    console.post(
+        f"/interviews/{interview.pk}/live/scenario",
+        {"name": "long-answer", "tell_candidate": True},
+        content_type="application/json",
+    )
+    (told,) = room.get("/room/live").json()["notices"]
+    assert told["scenario"] == "long-answer" and "close the tab" in told["description"]
+    # Review's replay names both switches and the app's start.
+    from review.selectors import replay_view
+
+    summaries = [e.summary for e in replay_view(interview).events]
+    assert "fault scenario switched" in summaries
+    assert "fault scenario switched (the candidate was told)" in summaries
+    assert "preview app running" in summaries
     # The candidate's page asks; the answer streams through the proxy; the tab closes.
     mine = host_of(host, Viewer(interview.pk, user_id=personas["interviewer"].pk))
     with socket.create_connection(("127.0.0.1", port)) as sock:
