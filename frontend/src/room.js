@@ -354,9 +354,12 @@ function readOnlyExt() {
 function makeState(path, text) {
   return EditorState.create({
     doc: text,
+    // The compartment first: EditorView.editable takes its first value, and the
+    // shared extensions' default (editable) would otherwise win over it, leaving
+    // the editor typeable after the interview ended or moved to another browser.
     extensions: [
-      editorExtensions({ path, onUpdate: (u) => onEditorUpdate(path, u) }),
       editable.of(readOnlyExt()),
+      editorExtensions({ path, onUpdate: (u) => onEditorUpdate(path, u) }),
     ],
   });
 }
