@@ -184,6 +184,16 @@ class PartyCgroup:
                 _write(d / "cpu.max", f"{quota} {CPU_PERIOD_US}")
         self.limits = (pids, memory_bytes, cpus)
 
+    def set_cpu_weight(self, shares: int) -> None:
+        """A CPU weight relative to other groups (v1 cpu.shares; v2 cpu.weight, scaled):
+        it only matters when the CPU is contended. No cpu controller: nothing to set."""
+        if not cpu_controller():
+            return
+        if self.version == 1:
+            _write(self.dirs[2] / "cpu.shares", str(shares))
+        else:
+            _write(self.dirs[0] / "cpu.weight", str(max(1, shares * 100 // 1024)))
+
     @property
     def procs_files(self) -> list[str]:
         return [str(d / "cgroup.procs") for d in self.dirs]

@@ -40,6 +40,9 @@ from sandbox.spec import Files, Limits, Party, RunSpec, SandboxError
 # Where the sidecar finds the host-visible directory (its env FAULTLINE_LIVE_DIR).
 LIVE_DIR = "/live"
 APP_SOCKET = "app.sock"
+# CPU weight of a live session's parties against a grading run's (1024, the kernel's and
+# the engine's default): when the host is busy, gradings get four times their share.
+LIVE_CPU_SHARES = 256
 # A line longer than this is cut (the ring holds lines, not floods).
 MAX_LINE_CHARS = 2000
 HEALTH_POLL_SECONDS = 0.02

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sandbox import scratch
 from sandbox.backends.base import app_host_uid, new_run_id, party_env
 from sandbox.config import APP_DIR, SANDBOX_SHM, SANDBOX_TMP, TESTER_DIR, TESTER_UID
-from sandbox.live import LIVE_DIR, LiveSpec, bridge_command
+from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.netns import new_loopback_netns
 from sandbox.spec import Files, SandboxError
 
@@ -144,6 +144,7 @@ class BwrapLivePair:
                 None,
                 self._cleanups,
             )
+            party.cgroup.set_cpu_weight(LIVE_CPU_SHARES)
         except BaseException:
             self.close()
             raise
@@ -193,7 +194,10 @@ class BwrapLivePair:
             except BaseException:
                 _remove(cleanups)
                 raise
-            return _Process(backend, party, cleanups, spec.limits.memory_mb, on_output, on_exit)
+            process = _Process(backend, party, cleanups, spec.limits.memory_mb, on_output, on_exit)
+            with contextlib.suppress(OSError):  # it may have exited already
+                party.cgroup.set_cpu_weight(LIVE_CPU_SHARES)
+            return process
 
     def close(self) -> None:
         with self._app_lock:

@@ -409,6 +409,7 @@ class DockerBackend:
         created: list[str],
         report: bool = False,
         binds: tuple[Mount, ...] = (),
+        cpu_shares: int | None = None,
     ) -> str:
         """A container that will run docker_entry; its run comes later, on stdin.
         `binds`: host directories (a live session's bridge directory)."""
@@ -432,6 +433,7 @@ class DockerBackend:
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
             nano_cpus=int(self.config.cpus * 1e9),
+            cpu_shares=cpu_shares,
             ulimits=[
                 # docker_entry lowers it to the run's (cpu_rlimit) just before the command.
                 Ulimit(name="cpu", soft=_WARM_CPU_SECONDS, hard=_WARM_CPU_SECONDS),

@@ -24,7 +24,7 @@ from docker.types import Mount
 from sandbox import live_dirs
 from sandbox.backends.base import app_host_uid, new_run_id
 from sandbox.config import APP_DIR, TESTER_DIR, TESTER_UID
-from sandbox.live import LIVE_DIR, LiveSpec, bridge_command
+from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.spec import Files, Party, SandboxError
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class DockerLivePair:
             bind = Mount(LIVE_DIR, str(self.socket_dir), type="bind")
             sid = backend._create(
                 client, self.run_id, "sidecar", TESTER_UID, TESTER_DIR, spec.limits, "none",
-                self._created, binds=(bind,),
+                self._created, binds=(bind,), cpu_shares=LIVE_CPU_SHARES,
             )  # fmt: skip
             self._sidecar_id = sid
             party = backend._launch(client, sid, spec.limits, None)
@@ -174,7 +174,7 @@ class DockerLivePair:
             try:
                 cid = backend._create(
                     client, self.run_id, "app", self._uid, APP_DIR, spec.limits,
-                    f"container:{self._sidecar_id}", self._created,
+                    f"container:{self._sidecar_id}", self._created, cpu_shares=LIVE_CPU_SHARES,
                 )  # fmt: skip
                 party = backend._launch(client, cid, spec.limits, None)
             except _ENGINE_ERRORS as exc:

@@ -293,3 +293,28 @@ def test_a_killed_harness_leaves_no_live_session_behind(backend: str) -> None:
     harness.wait()
     assert left_behind(backend, run_id, harness.pid, sweep=False) == []
     assert sandbox.get_backend(backend).leftovers(run_id) == []
+
+
+def test_a_live_session_yields_the_cpu_to_gradings(start: object, backend: str) -> None:
+    session = start(spec())  # type: ignore[operator]
+    assert session.wait_settled().state == "running"
+    if backend == "docker":
+        import docker
+
+        client = docker.from_env()
+        found = client.api.containers(filters={"label": f"faultline.run={session.run_id}"})
+        shares = [client.api.inspect_container(c["Id"])["HostConfig"]["CpuShares"] for c in found]
+        assert sorted(shares) == [live.LIVE_CPU_SHARES] * 2  # the sidecar and the app
+        return
+    from sandbox import cgroups
+
+    if not cgroups.cpu_controller():
+        missing("a cpu cgroup controller")
+    weights = []
+    for group in cgroups.list_groups(session.run_id):
+        for name in ("cpu.shares", "cpu.weight"):
+            if (Path(group) / name).exists():
+                weights.append(int((Path(group) / name).read_text()))
+    expected = live.LIVE_CPU_SHARES if cgroups.cgroup_version() == 1 else 25
+    # A grading run's parties keep the default weight (1024 / 100): four times as much.
+    assert sorted(weights) == [expected] * 2
