@@ -14,7 +14,8 @@ overall = 100 * sum(weight * score / scale) / sum(weight), over scored criteria 
 what is still unscored is listed in `unrated` and `complete` is false.
 Critical faults: a failed test marked critical (or any failed test of a criterion
 marked critical) is listed in `critical`, in plain words, and the overall is capped at
-the rubric's `critical_cap`.
+the rubric's `critical_cap`. Only outcome "failed" counts: a test in error (the app
+never started) still costs its level but is not evidence of the fault it names.
 
 A scorecard embeds the rubric and the report it was computed from, so `rescore`
 can apply new ratings later without ever picking up a newer rubric.
@@ -183,9 +184,11 @@ def score(
             counted = [t for t in mine if t["outcome"] in COUNTED_OUTCOMES]
             failed = [t for t in counted if t["outcome"] in FAILED_OUTCOMES]
             passed = len(counted) - len(failed)
+            # Only a test whose own check failed: an error (the app never started, a
+            # fixture broke) says nothing about the fault the words name.
             for t in failed:
                 text = t.get("critical") or crit.critical
-                if text:
+                if text and t["outcome"] == "failed":
                     faults.append(CriticalFault(text, t["id"], t["title"], crit.id))
             if report is None:
                 note = "no test report"

@@ -280,3 +280,10 @@ def test_an_old_stored_scorecard_still_loads_and_rescores_as_it_was_scored():
     assert later.criterion("error-handling").score == 1.5
     assert later.rubric_version == OLD_CARD["rubric_version"]
     assert later.overall == pytest.approx(66.7)
+
+
+def test_a_critical_test_in_error_costs_its_level_but_is_not_a_critical_fault():
+    rep = capped(("passed", 2), ("error", 0), critical="Renders model text as HTML")
+    card = score(CAPPED_RUBRIC, rep, {"communication": 3})
+    assert card.criterion("error-handling").level == 0
+    assert card.critical == [] and card.overall == card.uncapped_overall
