@@ -333,6 +333,19 @@ def _check_path(path: Any) -> str:
     return path
 
 
+def _check_writable(path: str) -> str:
+    """Refuse a path the sandbox never receives from the workspace, saying why."""
+    from exercises.runner import VISIBLE_DIR
+
+    if path.split("/", 1)[0].lower() == VISIBLE_DIR:
+        raise RoomError(
+            f"“{path}” was not saved: {VISIBLE_DIR}/ is Faultline's own folder (its test kit "
+            "and the visible tests), replaced in every test run, so files there never reach "
+            "your tests or the grader. Use another folder."
+        )
+    return path
+
+
 def _check_live(interview: Interview) -> None:
     if interview.state != Interview.State.LIVE:
         raise RoomError("The interview is not live: changes are not saved.")
@@ -382,7 +395,7 @@ def workspace_save(
     Raises StaleEdit (carrying the stored file) when `base_version` is not the
     stored version, so a reconnecting tab never overwrites newer text.
     """
-    path = _check_path(path)
+    path = _check_writable(_check_path(path))
     if not isinstance(content, str) or not isinstance(base_version, int):
         raise RoomError("Malformed edit.")
     size = len(content.encode())
@@ -427,7 +440,7 @@ def workspace_save(
 
 
 def workspace_create(*, interview: Interview, path: Any) -> SavedFile:
-    path = _check_path(path)
+    path = _check_writable(_check_path(path))
     with transaction.atomic():
         _check_live(Interview.objects.only("state").get(pk=interview.pk))
         if interview.files.filter(path=path).exists():

@@ -745,3 +745,27 @@ def test_a_scorer_that_fails_at_the_end_is_shown_to_staff_not_lost(setup: dict[s
     assert run.state == TestRun.State.ERROR and "scoring failed" in run.infra_error
     interview.refresh_from_db()
     assert interview.state == Interview.State.ENDED
+
+
+def test_files_under_the_runners_folder_are_refused_with_a_reason(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]
+    interview_services.interview_start(interview=interview, actor="ivy")
+
+    async def scenario() -> list[dict]:
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        replies = []
+        for seq, path in enumerate([".faultline/tests/test_mine.py", ".Faultline/x.py"], 1):
+            reply, _ = await request(cand, {"type": "create_file", "path": path}, seq)
+            replies.append(reply)
+        edit = {"type": "edit", "path": ".faultline/pytest.ini", "base_version": 1, "content": ""}
+        reply, _ = await request(cand, edit, 3)
+        replies.append(reply)
+        await cand.disconnect()
+        return replies
+
+    for reply in run(scenario):
+        assert reply["type"] == "error" and reply["code"] == "refused"
+        assert "was not saved: .faultline/ is Faultline's own folder" in reply["message"]
+        assert "never reach your tests or the grader" in reply["message"]
+    assert not WorkspaceFile.objects.filter(interview=interview, path__icontains="faultline")
