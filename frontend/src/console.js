@@ -114,7 +114,7 @@ function onEvent(event) {
       renderRuns();
       break;
     case "scorecard":
-      renderScorecard({ overall: event.overall, ...(event.scorecard || {}) });
+      renderScorecard(event.scorecard || {});
       if (interview && interview.state === "ended") setInterview({ ...interview, state: "graded" });
       break;
     case "rating":
@@ -383,16 +383,16 @@ function renderScorecard(card) {
     for (const text of critical) list.append(el("li", { text }));
     box.append(el("p", { class: "critical-head", text: "Critical faults" }), list);
   }
-  const overall = typeof card.overall === "number" ? card.overall : null;
+  // The server writes every score (grading/score_text.py): one rounding rule for
+  // the console and /review/ alike.
   box.append(
-    el("div", { class: "overall" }, el("span", { class: "muted", text: "Overall" }), el("strong", { "data-testid": "overall", text: overall === null ? "—" : `${Math.round(overall * (overall <= 1 ? 100 : 1))}${overall <= 1 ? "%" : ""}` })),
+    el("div", { class: "overall" }, el("span", { class: "muted", text: "Overall" }), el("strong", { "data-testid": "overall", text: card.overall_text || "–" })),
   );
   const criteria = Array.isArray(card.criteria) ? card.criteria : [];
   if (criteria.length) {
     const list = el("ul", { class: "score-criteria" });
     for (const c of criteria) {
-      const score = c.score ?? c.level ?? c.points;
-      list.append(el("li", {}, el("span", { text: c.title || c.id }), el("strong", { text: score === undefined || score === null ? "—" : String(score) })));
+      list.append(el("li", {}, el("span", { text: c.title || c.id }), el("strong", { text: c.score_text || "–" })));
     }
     box.append(list);
   }

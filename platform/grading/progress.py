@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from grading.models import Scorecard, TestRun
+from grading.score_text import scorecard_texts
 from interviews.events import broadcast
 
 
@@ -90,6 +91,10 @@ def one_test_finished(run: TestRun, test: dict[str, Any]) -> None:
 def scored(scorecard: Scorecard) -> None:
     broadcast(
         scorecard.interview_id,
-        {"kind": "scorecard", "overall": scorecard.overall, "scorecard": scorecard.data},
+        {
+            "kind": "scorecard",
+            "overall": scorecard.overall,
+            "scorecard": scorecard_texts({**scorecard.data, "overall": scorecard.overall}),
+        },
         audience="staff",
     )

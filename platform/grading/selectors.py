@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from grading.models import TestRun
 from grading.progress import run_view, submission_view
+from grading.score_text import scorecard_texts
 from interviews.models import Interview
 
 # A run still "running" with no heartbeat for longer than the grading task's
@@ -33,12 +34,14 @@ def scorecard_for(interview: Interview) -> dict[str, Any] | None:
     scorecard = interview.scorecards.first()
     if scorecard is None:
         return None
-    return {
-        "overall": scorecard.overall,
-        "rubric_version": scorecard.rubric_version,
-        "updated_at": scorecard.updated_at.isoformat(),
-        **scorecard.data,
-    }
+    return scorecard_texts(
+        {
+            "overall": scorecard.overall,
+            "rubric_version": scorecard.rubric_version,
+            "updated_at": scorecard.updated_at.isoformat(),
+            **scorecard.data,
+        }
+    )
 
 
 def run_is_lost(run: TestRun) -> bool:

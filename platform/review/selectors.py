@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from grading.models import Rating, Scorecard, TestRun
+from grading.score_text import score_text
 from interviews.models import Exercise, Interview, TimelineEvent
 from review import replay
 from review.models import Decision
@@ -477,7 +478,7 @@ def _summary(event: TimelineEvent) -> tuple[str, str, str]:
             "",
         )
     if kind == "graded":
-        return f"graded: {data.get('overall', '-')} / 100", "", ""
+        return f"graded: {score_text(data.get('overall'))} / 100", "", ""
     if kind == "decision":
         return f"decision: {data.get('outcome', '')}", str(data.get("comment", "")), ""
     if kind == "fault":
