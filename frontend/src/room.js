@@ -44,11 +44,17 @@ const socket = new Socket(cfg.socket, {
       online: "Connected",
       connecting: "Connecting…",
       offline: "Reconnecting…",
-      forbidden: "This room is closed to you. Ask your interviewer for a new link.",
+      forbidden: "Your invite link was revoked.",
       displaced: "Opened in another browser — editing here has stopped",
     }[status];
     if (status === "displaced") showDisplaced();
     node.title = status === "offline" ? "The connection is lost. Your changes are kept in this browser and saved when it returns." : "";
+    if (status === "forbidden") {
+      // The server shuts a candidate out only when their invite was revoked: say so
+      // instead of leaving the lobby's "will start shortly" spinner up.
+      $("#lobby").hidden = true;
+      $("#closed").hidden = false;
+    }
     if (status !== "online") {
       stateReceived = false;
       // Their replies went with the connection: resend once the new state is in.

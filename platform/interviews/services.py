@@ -81,7 +81,15 @@ def invite_reissue(*, interview: Interview, ttl: timedelta | None = None) -> str
 
 
 def invite_revoke(*, interview: Interview) -> int:
-    return interview.invites.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke the interview's live invites; a candidate in the room is told at once."""
+    with transaction.atomic():
+        revoked = interview.invites.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            # The candidate's socket re-checks its invite on this event and closes.
+            events.broadcast(interview.pk, {"kind": "invite_revoked"}, audience="all")
+    return revoked
 
 
 def invite_redeem(*, token: str, device: str = "", browser: str = "") -> Interview:

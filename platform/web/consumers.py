@@ -464,6 +464,11 @@ class CandidateConsumer(RoomConsumer):
             return None
         if kind in STAFF_ONLY_KINDS:
             return None
+        if kind == "invite_revoked":
+            # Shut out now, not at the next message: the room then says the link was revoked.
+            if await self.authorise() is None:
+                await self.close(code=CLOSE_FORBIDDEN)
+            return None
         if kind == "run" and (event.get("run") or {}).get("kind") != "visible":
             return None
         if kind == "file" and event.get("origin") == self.channel_name:

@@ -110,6 +110,13 @@ def invite_status(interview: Interview) -> InviteStatus:
     return InviteStatus("active", newest.expires_at)
 
 
+def invite_was_revoked(invite_id: Any) -> bool:
+    return (
+        isinstance(invite_id, int)
+        and CandidateInvite.objects.filter(pk=invite_id, revoked_at__isnull=False).exists()
+    )
+
+
 def invite_for_token(token: str) -> CandidateInvite | None:
     from interviews.models import hash_token
 

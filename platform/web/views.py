@@ -27,12 +27,15 @@ SESSION_LINKS = "invite_links"
 SESSION_INVITE = "candidate_invite"
 # Which browser this is, to the interview: it is open in one browser at a time.
 SESSION_DEVICE = "candidate_device"
+REVOKED_MESSAGE = (
+    "Your interviewer revoked the link you joined with, so this interview is closed to this "
+    "browser. If you think that is a mistake, ask them for a new link."
+)
 
 
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(
-        request, "web/message.html", {"title": "Not allowed", "message": message}, status=403
-    )
+    context = {"status": 403, "title": "You cannot open this page", "message": message}
+    return render(request, "web/error.html", context, status=403)
 
 
 def _can_conduct(request: HttpRequest) -> bool:
@@ -214,7 +217,15 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def room(request: HttpRequest) -> HttpResponse:
-    interview = services.candidate_interview(request.session.get(SESSION_INVITE))
+    invite_id = request.session.get(SESSION_INVITE)
+    interview = services.candidate_interview(invite_id)
+    if interview is None and services.invite_was_revoked(invite_id):
+        return render(
+            request,
+            "web/message.html",
+            {"title": "Your invite link was revoked", "message": REVOKED_MESSAGE},
+            status=403,
+        )
     if interview is None:
         return _forbidden(
             request,

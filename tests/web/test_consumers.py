@@ -769,3 +769,21 @@ def test_files_under_the_runners_folder_are_refused_with_a_reason(setup: dict[st
         assert "was not saved: .faultline/ is Faultline's own folder" in reply["message"]
         assert "never reach your tests or the grader" in reply["message"]
     assert not WorkspaceFile.objects.filter(interview=interview, path__icontains="faultline")
+
+
+def test_revoking_shuts_a_waiting_candidate_out_at_once(setup: dict[str, Any]) -> None:
+    interview = setup["interview"]  # scheduled: the candidate waits in the lobby
+
+    async def scenario() -> dict:
+        from channels.db import database_sync_to_async
+
+        cand, _ = await connect("/ws/room/", setup["candidate"])
+        await until(cand, lambda m: m["type"] == "state")
+        await database_sync_to_async(interview_services.invite_revoke)(interview=interview)
+        # Nothing sent by the candidate: the revocation itself closes the socket.
+        return await cand.receive_output(timeout=5)
+
+    assert run(scenario) == {"type": "websocket.close", "code": 4403}
+    room = setup["candidate"].get("/room/")
+    assert room.status_code == 403
+    assert "Your invite link was revoked" in room.content.decode()
