@@ -119,7 +119,10 @@ def test_links_tables_and_code_survive() -> None:
 
 
 def test_room_and_console_receive_the_rendered_text(exercise: Exercise) -> None:
-    exercise.manifest["tasks"][0]["body"] = "Do:\n\n- one\n  more\n\n<script>x()</script>"
+    # A new manifest, not an edit in place: the fixture's dict is shared by every test.
+    first, *rest = exercise.manifest["tasks"]
+    body = "Do:\n\n- one\n  more\n\n<script>x()</script>"
+    exercise.manifest = {**exercise.manifest, "tasks": [{**first, "body": body}, *rest]}
     exercise.save()
     script = services.pm_script(exercise)
     assert script["intro_html"] == "<p>You are the PM.</p>\n"
