@@ -45,6 +45,38 @@ export function config() {
   return JSON.parse(document.getElementById("room-config").textContent);
 }
 
+// ------------------------------------------------------------------ tab labels
+
+/**
+ * For each path, the folder to show beside its file name so that tabs with the same
+ * name can be told apart: the fewest trailing folders that differ ("app", "tests",
+ * "./" for the top level); "" when the name is unique among `paths`.
+ */
+export function tabFolders(paths) {
+  const byName = new Map();
+  for (const path of paths) {
+    const name = path.split("/").pop();
+    byName.set(name, [...(byName.get(name) || []), path]);
+  }
+  const folders = new Map();
+  for (const group of byName.values()) {
+    if (group.length === 1) {
+      folders.set(group[0], "");
+      continue;
+    }
+    const parents = group.map((p) => p.split("/").slice(0, -1));
+    const deepest = Math.max(...parents.map((p) => p.length));
+    for (let depth = 1; depth <= deepest; depth += 1) {
+      const shown = parents.map((p) => (p.length ? p.slice(-depth).join("/") : "./"));
+      if (new Set(shown).size === shown.length || depth === deepest) {
+        group.forEach((path, i) => folders.set(path, shown[i]));
+        break;
+      }
+    }
+  }
+  return folders;
+}
+
 // ------------------------------------------------------------------ exercise text
 
 /**

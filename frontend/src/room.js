@@ -8,7 +8,7 @@
 
 import {
   $, Compartment, Countdown, EditorState, EditorView, Socket, Transaction, addTest, chatLine, clear, clock,
-  config, editorExtensions, el, exerciseText, mergeRun, runCard, toast,
+  config, editorExtensions, el, exerciseText, mergeRun, runCard, tabFolders, toast,
 } from "./common.js";
 
 const cfg = config();
@@ -562,14 +562,21 @@ function openFile(path) {
 
 function renderTabs() {
   const bar = clear($("#tabs"));
+  const folders = tabFolders([...openTabs].filter((p) => files.has(p)));
   for (const path of openTabs) {
     const f = files.get(path);
     if (!f) continue;
     const name = path.split("/").pop();
+    const folder = folders.get(path);
     const tab = el(
       "div",
       { class: `tab${path === active ? " active" : ""}${f.error ? " refused" : ""}`, role: "tab", title: f.error ? `${path}: not saved — ${f.error}` : path, dataset: { path } },
-      el("span", { class: "tab-name", text: name, onclick: () => openFile(path) }),
+      el(
+        "span",
+        { class: "tab-label", onclick: () => openFile(path) },
+        el("span", { class: "tab-name", text: name }),
+        folder ? el("span", { class: "tab-folder", text: folder }) : null,
+      ),
       saveMark(f),
       el("button", {
         class: "tab-close",
@@ -592,6 +599,9 @@ function renderTabs() {
     );
     bar.append(tab);
   }
+  // Many tabs scroll inside the bar: keep the open one in sight.
+  const current = bar.querySelector(".tab.active");
+  if (current) current.scrollIntoView({ block: "nearest", inline: "nearest" });
 }
 
 function renderTree() {
