@@ -17,5 +17,10 @@ app.conf.beat_schedule = {
     "end-overdue-interviews": {
         "task": "interviews.tasks.end_overdue_interviews",
         "schedule": 30.0,
-    }
+    },
+    # Runs whose worker died without a word are taken over or failed, never left running.
+    "sweep-test-runs": {
+        "task": "grading.tasks.sweep_runs",
+        "schedule": 60.0,
+    },
 }

@@ -17,6 +17,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from grading import engine, progress, queue, selectors
@@ -149,7 +150,7 @@ def grading_retry(*, interview: Interview, requested_by: str) -> TestRun:
         raise IllegalTransition("There is nothing to grade again: the last grading did not fail.")
     if latest is not None and selectors.run_is_lost(latest):
         # Its worker died without a trace (a lost message): hand it to a new one.
-        _release(latest.pk)
+        testrun_release(latest.pk)
         queue.enqueue_after_commit(latest.pk)
         latest.refresh_from_db()
         return latest
@@ -162,16 +163,24 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _holder_is_dead(holder: str, heartbeat_at: Any) -> bool:
+def _holder_is_gone(holder: str) -> bool:
+    """A holder on this host whose process has exited (other hosts: see _holder_is_dead)."""
     host, _, pid = holder.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True  # the process that held it is gone: take over now
-        except PermissionError:
-            return False
+    if host != socket.gethostname() or not pid.isdigit():
         return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _holder_is_dead(holder: str, heartbeat_at: Any) -> bool:
+    host, _, _ = holder.rpartition(":")
+    if host == socket.gethostname():
+        return _holder_is_gone(holder)  # the process that held it is gone: take over now
     # Another host: only a stale heartbeat tells us it died.
     return heartbeat_at is None or timezone.now() - heartbeat_at > timedelta(seconds=LEASE_SECONDS)
 
@@ -199,8 +208,8 @@ def _claim(run_id: int) -> TestRun | None:
     return run
 
 
-def _release(run_id: int) -> None:
-    """Put a run back in the queue after an infrastructure failure, so any worker may retry it."""
+def testrun_release(run_id: int) -> None:
+    """Put a run back in the queue after a failure of ours, so any worker may retry it."""
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run_id)
         if run.finished:
@@ -237,7 +246,7 @@ def testrun_execute(run_id: int) -> str:
             on_test=on_test,
         )
     except (engine.EngineInfrastructureError, SoftTimeLimitExceeded) as exc:
-        _release(run.pk)
+        testrun_release(run.pk)
         raise InfrastructureError(str(exc) or type(exc).__name__) from exc
 
     with transaction.atomic():
@@ -278,6 +287,56 @@ def testrun_give_up(run_id: int, reason: str) -> None:
         run.finished_at = timezone.now()
         run.save(update_fields=["state", "infra_error", "finished_at"])
         progress.announce(run)
+
+
+def testrun_sweep(*, orphaned_queued: bool = True) -> list[int]:
+    """Take over or fail the runs whose holder is dead; returns the ids queued again.
+
+    A run is dead when its holder is a process of this host that is gone, or
+    when nothing was heard from it for longer than the task's hard time limit
+    (selectors.run_is_lost). It is queued again while its attempts allow, else
+    failed with the reason. With `orphaned_queued`, a queued run nothing has
+    touched for as long is sent again too (a broker that lost its message, an
+    embedded server that stopped): execution is idempotent, so a duplicate
+    delivery runs nothing twice.
+    """
+    stale = timezone.now() - selectors.LOST_AFTER
+    candidates = TestRun.objects.filter(state=TestRun.State.RUNNING)
+    if orphaned_queued:
+        candidates = candidates | TestRun.objects.filter(
+            Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale),
+            state=TestRun.State.QUEUED,
+        )
+    requeued = []
+    for run_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = TestRun.objects.select_for_update().get(pk=run_id)
+            if run.state == TestRun.State.RUNNING:
+                holder = str(run.result.get("holder") or "")
+                if not (selectors.run_is_lost(run) or _holder_is_gone(holder)):
+                    continue
+                if run.attempts > queue.MAX_RETRIES:
+                    run.state = TestRun.State.ERROR
+                    run.infra_error = (
+                        f"gave up after {run.attempts} attempts: "
+                        f"the worker running it ({holder or 'unknown'}) stopped answering"
+                    )
+                    run.finished_at = timezone.now()
+                    run.save(update_fields=["state", "infra_error", "finished_at"])
+                    progress.announce(run)
+                    log.warning("run %s: %s", run.pk, run.infra_error)
+                    continue
+                run.result = {k: v for k, v in run.result.items() if k != "holder"}
+            elif run.state != TestRun.State.QUEUED:
+                continue
+            run.state = TestRun.State.QUEUED
+            run.heartbeat_at = timezone.now()  # not sent again before another LOST_AFTER
+            run.save(update_fields=["state", "result", "heartbeat_at"])
+            progress.announce(run)
+            queue.enqueue_after_commit(run.pk)
+            requeued.append(run.pk)
+            log.warning("run %s: its holder is gone; queued again", run.pk)
+    return requeued
 
 
 def _ratings(interview: Interview) -> dict[str, int]:

@@ -1,16 +1,10 @@
-"""Celery tasks: take ids, call one service, own their retries."""
+"""Celery tasks: take ids, call one service; the retry policy is grading.queue.attempt."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 
-from grading.queue import MAX_RETRIES, RETRY_BACKOFF_SECONDS
-from grading.services import InfrastructureError, testrun_execute, testrun_give_up
-
-log = logging.getLogger(__name__)
+from grading import queue
 
 
 @shared_task(
@@ -19,16 +13,15 @@ log = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     soft_time_limit=240,
     time_limit=300,
-    max_retries=MAX_RETRIES,
+    max_retries=queue.MAX_RETRIES,
 )
-def run_tests(self: Task, run_id: int) -> str:
-    try:
-        return testrun_execute(run_id)
-    except (InfrastructureError, SoftTimeLimitExceeded) as exc:
-        if self.request.retries >= MAX_RETRIES:
-            testrun_give_up(run_id, f"gave up after {self.request.retries + 1} attempts: {exc}")
-            return "error"
-        log.warning("run %s: infrastructure error, retrying: %s", run_id, exc)
-        raise self.retry(
-            exc=exc, countdown=RETRY_BACKOFF_SECONDS * 2**self.request.retries
-        ) from exc
+def run_tests(self: Task, run_id: int) -> None:
+    delay = queue.attempt(run_id, self.request.retries)
+    if delay is not None:
+        raise self.retry(countdown=delay)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def sweep_runs() -> list[int]:
+    """Take over or fail runs whose worker died (stale heartbeat); see grading.queue.sweep."""
+    return queue.sweep()

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from faultline.preflight import PreflightError, run_all
+from grading.queue import start_sweeper
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop.")
         if not settings.CELERY_BROKER_URL:
             _start_interview_timer()
+            start_sweeper()
         preview = _preview_socket(host, settings.PREVIEW_PORT or port + 1)
         if isinstance(preview, str):
             self.stdout.write(f"  preview: OFF ({preview})")
