@@ -249,9 +249,12 @@ def render_stream(
         "status": status,
         "cut": cut,
     }
-    proc = run_candidate_script(
-        HARNESS, script, candidate=candidate_dir, input=json.dumps(payload).encode()
-    )
+    try:
+        proc = run_candidate_script(
+            HARNESS, script, candidate=candidate_dir, input=json.dumps(payload).encode()
+        )
+    except pytest.fail.Exception as exc:  # it did not finish, or could not be confined
+        stop(str(exc))
     if proc.returncode != 0:
         stop(f"node failed: {proc.stderr.decode(errors='replace')[-1500:]}")
     out = json.loads(proc.stdout)
