@@ -224,6 +224,7 @@ class LiveSession:
         self.logs = LogRing(spec.log_lines)
         self._cond = threading.Condition()
         self._files: Files = dict(spec.app.files)
+        self._start_timeout = spec.start_timeout
         self._pending: Files | None = self._files  # the first start
         self._stopping = False
         self._stop_reason = "stopped"
@@ -273,9 +274,12 @@ class LiveSession:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def restart(self, files: Files | None = None) -> int:
+    def restart(self, files: Files | None = None, *, start_timeout: float | None = None) -> int:
         """Start the app again (with `files`, else the last ones); returns the generation
-        that will run them. A newer call while one starts supersedes it."""
+        that will run them. A newer call while one starts supersedes it. `start_timeout`:
+        how long its health check may take from now on (default: the spec's)."""
+        if start_timeout is not None:
+            self._start_timeout = start_timeout
         if files is not None:
             check_spec(RunSpec(app=Party(self.spec.app.command, files), limits=self.spec.limits))
         with self._cond:
@@ -460,7 +464,7 @@ class LiveSession:
             lambda stream, line: self.logs.add(stream, line, generation),
             self._wake,
         )
-        timeout = self.spec.start_timeout
+        timeout = self._start_timeout
         while True:
             code = http_status(self.app_socket, self.spec.health)
             if code is not None:

@@ -97,7 +97,8 @@ def spec(files: dict[str, bytes] | None = None, **changes: object) -> live.LiveS
         "app": Party(command=["python3", "server.py"], files=files or server()),
         "sidecar": Party(command=["python3", "sidecar.py"], files={"sidecar.py": SIDECAR.encode()}),
         "app_port": 8000,
-        "start_timeout": 10.0,
+        # Generous: a loaded CI machine boots slowly; the failing cases set their own.
+        "start_timeout": 60.0,
         "limits": LIMITS,
         "retry_delays": (0.1, 0.2),
         "sidecar_sockets": ("control.sock",),
@@ -246,7 +247,7 @@ def test_an_app_that_never_comes_up_is_explained_retried_then_left_down(
     assert "retrying in 0.1 s (attempt 2)" in notes
     assert sum(note == f"the app {why}" for note in notes) == 2
     # It stays down until new files come, then serves them.
-    generation = session.restart(server("fixed"))
+    generation = session.restart(server("fixed"), start_timeout=60.0)
     assert session.wait_settled(generation).state == "running"
     assert client(session).get("/").text == "fixed /"
 
@@ -258,7 +259,7 @@ def test_a_fork_bomb_in_the_live_app_is_contained(start: object, backend: str) -
     session = start(spec({"server.py": bomb}, start_timeout=2.0))  # type: ignore[operator]
     status = session.wait_settled(1, timeout=30)
     assert status.state in ("failed", "crashed")
-    generation = session.restart(server("after"))
+    generation = session.restart(server("after"), start_timeout=60.0)
     assert session.wait_settled(generation).state == "running"
     assert client(session).get("/").text == "after /"
 
