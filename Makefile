@@ -81,10 +81,11 @@ run: as-root system-packages image-if-engine doctor ## run Faultline on this mac
 worker: venv-run ## start a Celery worker (production mode; needs CELERY_BROKER_URL)
 	$(VENV)/bin/celery -A faultline --workdir platform worker -l info -Q faultline --concurrency $${SANDBOX_SLOTS:-2}
 
-lint: venv ## ruff lint and format check, and uv.lock up to date with pyproject.toml
+lint: venv ## ruff lint and format check, the apps' import layers, and uv.lock up to date
 	@$(UV_ENV) $(UV) lock --check --quiet || { echo "uv.lock is out of date: run make lock"; exit 1; }
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports --no-cache
 
 typecheck: venv ## mypy
 	$(VENV)/bin/mypy platform sandbox rubrics exercises manage.py

@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 # Interviews whose time box ran out are ended (and graded) even if nobody clicks "End".
 app.conf.beat_schedule = {
     "end-overdue-interviews": {
-        "task": "interviews.tasks.end_overdue_interviews",
+        "task": "grading.tasks.end_overdue_interviews",
         "schedule": 30.0,
     },
     # Runs whose worker died without a word are taken over or failed, never left running.

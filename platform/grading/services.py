@@ -24,7 +24,7 @@ from grading import engine, progress, queue, selectors
 from grading.models import Rating, Scorecard, Snapshot, TestRun
 from interviews import events
 from interviews.models import IllegalTransition, Interview, TimelineEvent
-from interviews.services import workspace_check, workspace_files
+from interviews.workspace import workspace_check, workspace_files
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,36 @@ def grading_request(*, interview: Interview, requested_by: str) -> TestRun:
                 _score_finished(run)
         # A queued or running run moves an ended interview on when it finishes (_score).
     return run
+
+
+def interview_end(*, interview: Interview, actor: str) -> Interview:
+    """End the interview and enqueue final grading of the workspace as it is now.
+
+    Here, not in interviews: ending is the start of grading, and interviews (a
+    lower layer) never imports grading.
+    """
+    with transaction.atomic():
+        interview = interview.transition(Interview.State.ENDED)
+        events.record(interview, TimelineEvent.Kind.ENDED, actor=actor)
+        grading_request(interview=interview, requested_by=actor)
+    return interview
+
+
+def interviews_end_overdue() -> list[int]:
+    """End live interviews whose time box has run out (which enqueues their grading)."""
+    ended = []
+    for interview in Interview.objects.filter(state=Interview.State.LIVE):
+        deadline = interview.deadline
+        if deadline is not None and deadline <= timezone.now():
+            try:
+                interview_end(interview=interview, actor="timer")
+            except IllegalTransition:
+                continue  # the interviewer ended it in the meantime
+            except Exception:  # one interview that cannot end must not keep the others live
+                log.exception("interview %s: ending it at its deadline failed", interview.pk)
+                continue
+            ended.append(interview.pk)
+    return ended
 
 
 def _score_finished(run: TestRun) -> None:

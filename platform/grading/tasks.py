@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
-from grading import queue
+from grading import queue, services
 
 
 @shared_task(
@@ -25,3 +25,9 @@ def run_tests(self: Task, run_id: int) -> None:
 def sweep_runs() -> list[int]:
     """Take over or fail runs whose worker died (stale heartbeat); see grading.queue.sweep."""
     return queue.sweep()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def end_overdue_interviews() -> list[int]:
+    """End live interviews whose time box has run out (which enqueues their grading)."""
+    return services.interviews_end_overdue()

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class PreviewConfig(AppConfig):
     name = "preview"
     verbose_name = "Live preview"
+
+    def ready(self) -> None:
+        # The room's writes tell the workspace; the preview listens (web does not import it).
+        from interviews.workspace import changed
+        from preview.manager import workspace_changed
+
+        changed.connect(workspace_changed, dispatch_uid="preview.workspace_changed")

@@ -220,14 +220,12 @@ def current() -> LiveManager | None:
     return _manager
 
 
-def workspace_changed(interview_id: int) -> None:
-    """The candidate's files changed: restart their live app once this commits (if this
-    process runs one; a worker or a command has none)."""
-    from django.db import transaction
-
+def workspace_changed(sender: object, interview_id: int, **kwargs: object) -> None:
+    """The candidate's files changed (interviews.workspace.changed, sent after commit):
+    restart their live app (if this process runs one; a worker or a command has none)."""
     running = _manager
     if running is not None:
-        transaction.on_commit(lambda: running.files_changed(interview_id))
+        running.files_changed(interview_id)
 
 
 def set_manager(replacement: LiveManager | None) -> LiveManager | None:

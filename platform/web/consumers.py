@@ -20,6 +20,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from faultline.storable import is_storable
+from grading import services as grading_services
+from grading.progress import run_view, submission_view
+from grading.services import (
+    RateLimited,
+    grading_request,
+    grading_retry,
+    rating_set,
+    visible_run_request,
+)
 from interviews import services as interview_services
 from interviews.events import group_name
 from interviews.models import IllegalTransition, Interview
@@ -432,7 +441,6 @@ class CandidateConsumer(RoomConsumer):
         await self.to_group("staff", {"kind": "presence", **presence})
 
     async def on_run(self, message: dict[str, Any]) -> None:
-        from grading.services import RateLimited
 
         if not self.buckets["run"].take():
             await self.refuse("rate_limited", "Wait a few seconds before running again.", message)
@@ -485,8 +493,6 @@ class CandidateConsumer(RoomConsumer):
 
 
 def _visible_run(interview: Interview) -> dict[str, Any]:
-    from grading.progress import run_view
-    from grading.services import visible_run_request
 
     interview.refresh_from_db(fields=["state"])
     if interview.state != Interview.State.LIVE:
@@ -496,8 +502,6 @@ def _visible_run(interview: Interview) -> dict[str, Any]:
 
 
 def _submit(interview: Interview) -> dict[str, Any]:
-    from grading.progress import submission_view
-    from grading.services import grading_request
 
     interview.refresh_from_db(fields=["state"])
     if interview.state != Interview.State.LIVE:
@@ -611,19 +615,16 @@ def _start(interview: Interview, actor: str) -> None:
 
 
 def _end(interview: Interview, actor: str) -> None:
-    interview_services.interview_end(interview=interview, actor=actor)
+    grading_services.interview_end(interview=interview, actor=actor)
 
 
 def _regrade(interview: Interview, actor: str) -> dict[str, Any]:
-    from grading.progress import run_view
-    from grading.services import grading_retry
 
     run = grading_retry(interview=interview, requested_by=actor)
     return run_view(run, staff=True)
 
 
 def _rate(interview: Interview, criterion: str, level: int, comment: str, user_id: int) -> None:
-    from grading.services import rating_set
 
     user = get_user_model().objects.filter(pk=user_id).first()
     rating_set(

@@ -22,16 +22,16 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Length
 from django.utils import timezone
-from preview.manager import workspace_changed
 
 from interviews import events
 from interviews.exercise_markdown import markdown_html
 from interviews.models import CandidateInvite, Exercise, Interview, TimelineEvent, WorkspaceFile
-from interviews.services import (
+from interviews.workspace import (
     MAX_FILE_BYTES,
     MAX_FILES,
     MAX_TOTAL_BYTES,
     WorkspaceLimitError,
+    workspace_changed,
 )
 from web.models import CandidateConnection
 

@@ -63,7 +63,7 @@ def test_a_second_submit_of_the_same_files_reuses_the_run(
 def test_ending_the_interview_grades_the_starter_low(
     live_interview: Interview, add_metadata: Any
 ) -> None:
-    from interviews.services import interview_end
+    from grading.services import interview_end
 
     interview_end(interview=live_interview, actor="ivy")
     queue.wait_idle()
@@ -84,8 +84,8 @@ def test_submit_then_end_with_no_edit_in_between_grades_the_interview(
 
     from django.utils import timezone
 
-    from interviews.services import interview_end
-    from interviews.tasks import end_overdue_interviews
+    from grading.services import interview_end
+    from grading.tasks import end_overdue_interviews
 
     put_files(live_interview, add_metadata.solution_files())
     submitted = services.grading_request(interview=live_interview, requested_by="candidate")
@@ -107,7 +107,7 @@ def test_submit_then_end_with_no_edit_in_between_grades_the_interview(
 def test_end_while_the_submission_is_still_grading_grades_the_interview(
     live_interview: Interview, add_metadata: Any
 ) -> None:
-    from interviews.services import interview_end
+    from grading.services import interview_end
 
     put_files(live_interview, add_metadata.solution_files())
     services.grading_request(interview=live_interview, requested_by="candidate")

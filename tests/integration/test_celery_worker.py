@@ -8,8 +8,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from grading.tasks import end_overdue_interviews
 from interviews.models import Exercise, Interview
-from interviews.tasks import end_overdue_interviews
 from tests.integration.conftest import Worker, wait_for
 
 pytestmark = [pytest.mark.production, pytest.mark.integration]

@@ -73,7 +73,7 @@ def test_worker_grades_a_submission_in_a_docker_sandbox(
     assert Scorecard.objects.get(test_run=run).overall == 100.0
     assert "grading.tasks.run_tests" in celery_worker.output()
     # End right after that Submit, no edit in between: graded from the same run (issue 18).
-    interview_services.interview_end(interview=interview, actor="ivy")
+    services.interview_end(interview=interview, actor="ivy")
     interview.refresh_from_db()
     assert interview.state == Interview.State.GRADED
     assert interview.test_runs.count() == 1

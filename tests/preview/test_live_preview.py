@@ -21,6 +21,7 @@ from preview.tokens import LIFETIME_HOURS, Viewer, label_for, read_label
 
 import sandbox
 from exercises import catalog
+from grading import services as grading_services
 from interviews import services as interview_services
 from interviews.models import Exercise, Interview, TimelineEvent
 from tests.live_server import free_port
@@ -159,7 +160,7 @@ def test_the_candidate_and_the_interviewers_see_the_app_and_no_one_else(
     for refused in (host, forged, other, f"127.0.0.1:{port}", "evil.example:80"):
         assert request(port, refused, "GET", "/").status == 403, refused
     # Once the interview ends, the same host opens nothing.
-    interview_services.interview_end(interview=interview, actor="ivy")
+    grading_services.interview_end(interview=interview, actor="ivy")
     time.sleep(proxy.RECHECK_SECONDS)
     assert request(port, candidate, "GET", "/").status == 403
 

@@ -29,7 +29,7 @@ def _start_interview_timer() -> None:
     """Embedded mode has no Celery beat: end overdue interviews from a daemon thread."""
     from django.db import close_old_connections
 
-    from interviews.tasks import end_overdue_interviews
+    from grading.tasks import end_overdue_interviews
 
     stop = threading.Event()
 

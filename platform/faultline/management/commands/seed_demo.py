@@ -62,7 +62,7 @@ class Command(BaseCommand):
         # Prefer add-metadata, the first founding exercise, when it is there.
         exercise = Exercise.objects.filter(slug="add-metadata").first() or exercise
 
-        from interviews.demo import demo_interview_link, grade_demo_interviews
+        from grading.demo import demo_interview_link, grade_demo_interviews
 
         link_path = demo_interview_link(exercise, users["interviewer"], DEMO_CANDIDATE)
         if not options["skip_grading"]:

@@ -1,4 +1,7 @@
-"""Demo data for `make run`: a scheduled interview with a live invite, and graded interviews."""
+"""Demo data for `make run`: a scheduled interview with a live invite, and graded interviews.
+
+In grading: it grades what it seeds, and only a layer may import what is below it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from grading import services as grading_services
 from interviews import events, services
 from interviews.exercises import starter_files
 from interviews.models import (
@@ -99,11 +103,9 @@ def grade_demo_interviews(
                 notify=False,
             )
         if interview.state == Interview.State.LIVE:
-            services.interview_end(interview=interview, actor=interviewer.username)
+            grading_services.interview_end(interview=interview, actor=interviewer.username)
         else:
-            from grading.services import grading_request
-
-            grading_request(interview=interview, requested_by=interviewer.username)
+            grading_services.grading_request(interview=interview, requested_by=interviewer.username)
         queue.wait_idle()
         interview.refresh_from_db()
         results.append(f"{name}: {interview.state}")
