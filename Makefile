@@ -124,7 +124,8 @@ check-exercises-docker: venv image-if-engine
 
 check-exercises: check-exercises-bwrap check-exercises-docker ## prove every exercise fair and sharp, both backends
 
-test: lint typecheck pytest check-exercises ## everything the project checks: ruff, mypy, pytest, exercises
+test: venv runtime image-if-engine ## everything the project checks: ruff, mypy, pytest, exercises (timed steps)
+	@scripts/test_steps.sh
 
 # The everyday subset: no Docker, no browser, nothing slow (under 2 minutes).
 CHECK_TESTS := -m "not slow and not browser and not integration" -k "not docker"
