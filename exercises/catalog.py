@@ -184,13 +184,19 @@ class Exercise:
         }
 
 
+# The kit every suite runs with (the fake provider, the fault injectors, the pytest
+# plugin): part of what ran, so part of every exercise's version.
+KIT_DIR = Path(__file__).resolve().parent / "faultkit"
+
+
 def exercise_hash(path: Path, rubric_path: Path) -> str:
-    """sha256 over every file's path and content (and a rubric kept outside the folder):
-    any change gives a new hash."""
+    """sha256 over every file's path and content, a rubric kept outside the folder, and
+    the kit (KIT_DIR): a change to anything a suite runs gives a new hash."""
     digest = hashlib.sha256()
     files = read_tree(path)
     if not rubric_path.is_relative_to(path) and rubric_path.is_file():
         files = {**files, f"(rubric)/{rubric_path.name}": rubric_path.read_bytes()}
+    files |= {f"(kit)/{rel}": data for rel, data in read_tree(KIT_DIR).items()}
     for rel, content in sorted(files.items()):
         digest.update(f"{rel}\0{len(content)}\0".encode())
         digest.update(content)

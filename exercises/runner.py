@@ -19,15 +19,13 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import Exercise, Files, read_tree
+from .catalog import KIT_DIR, Exercise, Files, read_tree
 
 if TYPE_CHECKING:
     from sandbox.spec import Limits, PartyResult, RunResult, RunSpec
 
-KIT_DIR = Path(__file__).resolve().parent / "faultkit"
 APP_PORT = 8000
 PROVIDER_PORT = 9100
 LINE_PREFIX = "FAULTLINE-TEST "

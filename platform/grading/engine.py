@@ -42,6 +42,9 @@ class SuiteOutcome:
     summary: dict[str, Any]
     output: str = ""
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # The version of the suite and kit that ran (catalog.exercise_hash of the files
+    # on disk at run time), which a run records as its suite_version.
+    suite_version: str = ""
 
     @property
     def result(self) -> dict[str, Any]:
@@ -116,6 +119,7 @@ def run_suite(
             report=None,
             summary={"rejected": str(exc)},
             output=f"Your files could not be run: {exc}",
+            suite_version=spec.version_hash,
         )
     except (SandboxError, runner.RunnerError) as exc:
         # The message may quote the sandbox's output: stored as the run's infra_error.
@@ -138,6 +142,7 @@ def run_suite(
             "app_output": storable(suite.app_output),
             "exercise_version": spec.version_hash,
         },
+        suite_version=spec.version_hash,
     )
 
 

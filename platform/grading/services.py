@@ -287,7 +287,9 @@ def testrun_execute(run_id: int) -> str:
         run.result = {**outcome.result, "holder": run.result.get("holder")}
         run.state = TestRun.State.PASSED if outcome.passed else TestRun.State.FAILED
         run.finished_at = timezone.now()
-        run.save(update_fields=["tests", "result", "state", "finished_at"])
+        if _records_what_ran(run, outcome.suite_version):
+            run.suite_version = outcome.suite_version
+        run.save(update_fields=["tests", "result", "state", "finished_at", "suite_version"])
         events.record(
             interview,
             TimelineEvent.Kind.RUN_RESULT,
@@ -304,6 +306,28 @@ def testrun_execute(run_id: int) -> str:
         if run.kind == TestRun.Kind.HIDDEN:
             _score(run, outcome.report)
     return run.state
+
+
+def _records_what_ran(run: TestRun, ran: str) -> bool:
+    """Whether the run may be labelled with the suite version that actually ran.
+
+    The label given at request time is the exercise's version when the interview
+    was made; the files on disk may have changed since (a fixed hidden test, a
+    new kit). The run keeps what ran, so an old run never takes a new label.
+    Not when another grading of these files already holds that label (the
+    one-grading-per-version rule): then the ran version stays in result.sandbox.
+    """
+    if not ran or ran == run.suite_version:
+        return False
+    if run.kind != TestRun.Kind.HIDDEN:
+        return True
+    taken = TestRun.objects.filter(
+        interview_id=run.interview_id,
+        snapshot_id=run.snapshot_id,
+        kind=TestRun.Kind.HIDDEN,
+        suite_version=ran,
+    ).exclude(pk=run.pk)
+    return not taken.exists()
 
 
 def testrun_give_up(run_id: int, reason: str) -> None:

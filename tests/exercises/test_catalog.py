@@ -64,6 +64,15 @@ def test_version_hash_changes_with_any_file(copy):
     assert catalog.load(copy).version_hash != before
 
 
+def test_version_hash_changes_with_the_kit_the_suites_run_with(copy, tmp_path, monkeypatch):
+    kit = tmp_path / "faultkit"
+    shutil.copytree(catalog.KIT_DIR, kit, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(catalog, "KIT_DIR", kit)
+    before = catalog.load(copy).version_hash
+    (kit / "faults.py").write_text((kit / "faults.py").read_text() + "\n# edited\n")
+    assert catalog.load(copy).version_hash != before
+
+
 def test_build_litter_does_not_change_the_hash(copy):
     before = catalog.load(copy).version_hash
     (copy / "solution" / "app" / "__pycache__").mkdir()

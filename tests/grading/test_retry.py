@@ -144,3 +144,18 @@ def test_the_sweeper_leaves_a_run_held_by_a_live_process(
     )
     assert queue.sweep(orphaned_queued=False) == []
     assert TestRun.objects.get(pk=run.pk).state == TestRun.State.RUNNING
+
+
+def test_a_run_records_the_suite_version_that_ran_not_the_one_of_the_interview(
+    live_interview: Interview, add_metadata: Any
+) -> None:
+    # The hidden suite or the kit changed on disk since the interview was made.
+    Interview.objects.filter(pk=live_interview.pk).update(exercise_version="sha256:before")
+    live_interview.refresh_from_db()
+    put_files(live_interview, add_metadata.solution_files())
+    run = services.visible_run_request(interview=live_interview, requested_by="candidate")
+    assert run.suite_version == "sha256:before"
+    queue.wait_idle()
+    run.refresh_from_db()
+    assert run.state == TestRun.State.PASSED, run.infra_error
+    assert run.suite_version == add_metadata.version_hash != "sha256:before"
