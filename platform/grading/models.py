@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+import rubrics
 from interviews.models import Interview
 
 
@@ -123,6 +124,16 @@ class Scorecard(models.Model):
 
     def __str__(self) -> str:
         return f"scorecard {self.interview_id}: {self.overall}"
+
+    @property
+    def card(self) -> rubrics.Scorecard:
+        """The stored scorecard, typed (rubrics.scoring's shape, read once)."""
+        return rubrics.Scorecard.from_dict(self.data)
+
+    @property
+    def rubric_typed(self) -> rubrics.Rubric:
+        """The rubric this run was graded with, typed."""
+        return rubrics.Rubric.from_dict(self.rubric)
 
 
 class Rating(models.Model):

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from rubrics.schema import Rubric
+
 
 class Exercise(models.Model):
     """An exercise folder under exercises/, mirrored by `sync_exercises`."""
@@ -32,6 +34,12 @@ class Exercise(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def rubric(self) -> Rubric | None:
+        """The rubric as synced, typed (None for an exercise synced without one)."""
+        data = self.manifest.get("rubric")
+        return Rubric.from_dict(data) if data else None
 
     @property
     def tasks(self) -> list[dict[str, Any]]:

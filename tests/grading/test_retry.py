@@ -159,3 +159,16 @@ def test_a_run_records_the_suite_version_that_ran_not_the_one_of_the_interview(
     run.refresh_from_db()
     assert run.state == TestRun.State.PASSED, run.infra_error
     assert run.suite_version == add_metadata.version_hash != "sha256:before"
+
+
+def test_the_stored_rubric_and_scorecard_read_back_typed(
+    live_interview: Interview, add_metadata: Any
+) -> None:
+    assert live_interview.exercise.rubric == add_metadata.rubric
+    put_files(live_interview, add_metadata.solution_files())
+    run = services.grading_request(interview=live_interview, requested_by="candidate")
+    queue.wait_idle()
+    scorecard = Scorecard.objects.get(test_run=run)
+    assert scorecard.rubric_typed == add_metadata.rubric
+    assert scorecard.card.overall == scorecard.overall == 100.0
+    assert scorecard.card.rubric_version == add_metadata.rubric.version
