@@ -102,7 +102,17 @@ def test_results_stream_live_as_lines(exercise, backend):
     streamed = [json.loads(x.split(" ", 1)[1]) for x in lines if x.startswith("FAULTLINE-TEST ")]
     assert [t["id"] for t in streamed] == [t["id"] for t in suite.report["tests"]]
     first = streamed[0]
-    assert set(first) == {"id", "title", "criterion", "outcome", "duration", "output"}
+    assert set(first) == {
+        "id",
+        "title",
+        "criterion",
+        "fails_to",
+        "critical",
+        "spec",
+        "outcome",
+        "duration",
+        "output",
+    }
     assert suite.report["summary"]["passed"] == len(streamed)
 
 

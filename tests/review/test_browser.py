@@ -134,7 +134,7 @@ def test_hiring_manager_goes_from_the_list_to_a_recorded_decision(server, browse
     expect(handling).to_contain_text("survives a provider that fails with 500: no")
     expect(handling).to_contain_text("keeps serving normally after a provider fault: yes")
     expect(handling.locator(".rv-level-reached")).to_contain_text(
-        "Provider faults crash the request"
+        "Provider error statuses or a missing usage crash the request (500)"
     )
     output = handling.locator("pre.rv-output").first
     expect(output).to_be_hidden()
