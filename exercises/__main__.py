@@ -40,6 +40,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         backend=args.backend,
         root=args.root,
         jobs=args.jobs,
+        sharp=not args.reference_only,
     )
 
 
@@ -52,6 +53,7 @@ def check_main(
     root: Path | str = catalog.DEFAULT_ROOT,
     out: Callable[[str], None] = print,
     jobs: int = 1,
+    sharp: bool = True,
 ) -> int:
     """What `check` / `manage.py check_exercise` does; returns the exit status."""
     if not slugs and not all_:
@@ -69,12 +71,17 @@ def check_main(
         ok = True
         for ex in exercises:
             try:
-                ok = check_exercise(ex, repeat=repeat, backend=backend, out=out).ok and ok
+                ok = (
+                    check_exercise(ex, repeat=repeat, backend=backend, out=out, sharp=sharp).ok
+                    and ok
+                )
             except RunnerError as exc:
                 out(f"infrastructure failure: {exc}")
                 return 3
         return 0 if ok else 1
-    return _check_concurrently(exercises, repeat=repeat, backend=backend, jobs=jobs, out=out)
+    return _check_concurrently(
+        exercises, repeat=repeat, backend=backend, jobs=jobs, out=out, sharp=sharp
+    )
 
 
 def _check_concurrently(
@@ -84,6 +91,7 @@ def _check_concurrently(
     backend: str | None,
     jobs: int,
     out: Callable[[str], None],
+    sharp: bool,
 ) -> int:
     """Check `jobs` exercises at a time; each one's lines are printed together, in order.
 
@@ -94,7 +102,10 @@ def _check_concurrently(
     def one(ex: catalog.Exercise) -> tuple[list[str], bool | None]:
         lines: list[str] = []
         try:
-            return lines, check_exercise(ex, repeat=repeat, backend=backend, out=lines.append).ok
+            check = check_exercise(
+                ex, repeat=repeat, backend=backend, out=lines.append, sharp=sharp
+            )
+            return lines, check.ok
         except RunnerError as exc:
             lines.append(f"infrastructure failure: {exc}")
             return lines, None
@@ -163,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--backend", default=None)
     p.add_argument("--jobs", type=int, default=1, help="exercises checked at once")
+    p.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="only the reference's runs: no starter, no mutants",
+    )
     p.set_defaults(func=cmd_check)
     g = sub.add_parser("grade", help="grade a directory of candidate files")
     g.add_argument("--exercise", required=True)

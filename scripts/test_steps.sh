@@ -10,7 +10,7 @@ steps=(
   "pytest, embedded mode|pytest-embedded"
   "pytest, production mode (PostgreSQL, Redis, Celery, Docker)|pytest-production"
   "exercises fair and sharp: bwrap backend|check-exercises-bwrap"
-  "exercises fair and sharp: docker backend|check-exercises-docker"
+  "exercises fair (the reference): docker backend|check-exercises-docker"
 )
 logs=$(mktemp -d "${TMPDIR:-/tmp}/faultline-test.XXXXXX")
 summary=() failed=()

@@ -84,6 +84,23 @@ def test_check_reports_each_exercise_in_one_block_and_fails_on_a_blunt_mutant(tm
     )
 
 
+def test_check_reference_only_proves_the_reference_and_grades_no_starter_or_mutant(tmp_path):
+    # CI's second backend: the reference ten times; mutant verdicts are the first backend's.
+    require_bwrap()
+    _small_copy(tmp_path, "blunt", None)
+    lines: list[str] = []
+    status = check_main(
+        ["blunt"], repeat=1, backend="bwrap", root=tmp_path, out=lines.append, sharp=False
+    )
+    assert status == 0, "\n".join(lines)
+    assert sum(line.startswith("reference hidden run ") for line in lines) == 1
+    assert not any(line.startswith(("mutant ", "starter:")) for line in lines), "\n".join(lines)
+    assert (
+        "starter and mutants: not run (reference only: their verdicts are deterministic)" in lines
+    )
+    assert lines[-1] == "blunt: OK"
+
+
 def test_html_injection_is_a_critical_fault_that_caps_the_overall(exercise, backend):
     result = grade_files(exercise, exercise.mutant_files("frontend-injects-html"), backend=backend)
     card = result.scorecard

@@ -27,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--jobs", type=int, default=1, help="exercises checked at once (default 1)"
         )
+        parser.add_argument(
+            "--reference-only",
+            action="store_true",
+            help="only the reference's runs (fairness): no starter, no mutants",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = check_main(
@@ -37,6 +42,7 @@ class Command(BaseCommand):
             root=settings.EXERCISES_DIR,
             out=lambda line: self.stdout.write(line),
             jobs=options["jobs"],
+            sharp=not options["reference_only"],
         )
         if status:
             sys.exit(status)
