@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,3 +46,40 @@ def manage(env: dict[str, str], *args: str) -> None:
         timeout=300,
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+
+@contextlib.contextmanager
+def serving(
+    env: dict[str, str], log_path: Path, *, attempts: int = 150, stop_seconds: float = 10
+) -> Iterator[str]:
+    """`manage.py serve` on a free port until /healthz answers; yields its base URL.
+
+    Its output goes to `log_path`, shown in full when it exits before answering.
+    """
+    port = free_port()
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(attempts):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(log_path.read_text())
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -11,14 +11,13 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, free_port, manage
+from tests.live_server import CHROMIUM_ARGS, free_port, manage, serving
 from tests.requirements import require_bwrap, require_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,30 +82,10 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     _, interview, token = next(
         line for line in out.splitlines() if line.startswith("INTERVIEW")
     ).split()
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((tmp_path / "server.log").read_text())
-                time.sleep(0.1)
-        yield {"base": base, "interview": int(interview), "link": f"{base}/i/{token}"}
+        with serving(env, tmp_path / "server.log", attempts=300, stop_seconds=20) as base:
+            yield {"base": base, "interview": int(interview), "link": f"{base}/i/{token}"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(tmp_path / "server.log", ARTIFACTS / "server.log")
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, free_port, manage
+from tests.live_server import CHROMIUM_ARGS, manage, serving
 from tests.requirements import require_bwrap, require_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,33 +54,10 @@ def running_server(tmp_path: Path) -> Iterator[str]:
         f"u = User.objects.create_user('ivy', password='{PASSWORD}')\n"
         "u.groups.add(Group.objects.get(name=INTERVIEWERS))\n",
     )
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((tmp_path / "server.log").read_text())
-                time.sleep(0.1)
-        yield base
+        with serving(env, tmp_path / "server.log") as base:
+            yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.copy(tmp_path / "server.log", _artifacts() / "server.log")
 
 

@@ -10,14 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, REPO, free_port, manage
+from tests.live_server import CHROMIUM_ARGS, REPO, manage, serving
 from tests.requirements import require_chromium
 
 PASSWORD = "pw-ivy-room-1"
@@ -80,33 +78,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         check=True,
     )
     interviews = json.loads(seeded.stdout.split("SEED", 1)[1])
-    port = free_port()
-    log = (var / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((var / "server.log").read_text())
-                time.sleep(0.1)
+    with serving(env, var / "server.log", attempts=600) as base:
         yield {"base": base, "interviews": interviews}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
