@@ -150,6 +150,7 @@ def _flow(browser: Any, server: dict[str, Any], expect: Any) -> None:
 
     # Both sides open the preview: the exercise's own page, served by the candidate's app.
     cand.click("[data-testid=preview-toggle]")
+    expect(cand.locator("#preview-drawer")).to_be_visible()
     app = cand.frame_locator("[data-testid=preview-frame]")
     expect(app.locator("h1")).to_have_text("Research assistant")
     staff.click("[data-testid=preview-toggle]")
