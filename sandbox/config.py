@@ -11,8 +11,10 @@ from sandbox.spec import SandboxError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKEND_NAMES = ("bwrap", "docker")
 
-# Fixed, otherwise unused host uids: the app and the tester never share one, so
-# neither can signal or write into the other even if both were visible.
+# The uids the parties have inside a sandbox (their /etc/passwd names app and tester).
+# On the host the app runs as a fresh uid drawn for every run (backends.base.app_host_uid)
+# and the tester as TESTER_UID: the two never share one, so neither can signal or write
+# into the other even if both were visible.
 APP_UID = 64101
 TESTER_UID = 64102
 
@@ -98,8 +100,7 @@ def load_config() -> SandboxConfig:
             "FAULTLINE_SANDBOX_DOCKER_RUNTIME", _env_str("SANDBOX_DOCKER_RUNTIME", "")
         )
         or None,
-        # FAULTLINE_SANDBOX_DOCKER_CPUS: its name from when only Docker had a CPU share.
-        cpus=_env_float("FAULTLINE_SANDBOX_CPUS", _env_float("FAULTLINE_SANDBOX_DOCKER_CPUS", 1.0)),
+        cpus=_env_float("FAULTLINE_SANDBOX_CPUS", 1.0),
         warm=_env_count("FAULTLINE_SANDBOX_WARM", 2),
         live_dir=Path(
             # root-owned and checked by live_dirs.make, so a predictable name is safe
