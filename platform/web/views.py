@@ -5,7 +5,10 @@ Views are thin: parse, check who is asking, call one service, respond.
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -21,6 +24,7 @@ from web import services
 from web.forms import ScheduleForm
 
 CONDUCT = "interviews.conduct_interview"
+View = Callable[..., HttpResponse]
 # Raw invite tokens the interviewer issued in this browser session, so "Copy
 # link" keeps working on the dashboard; the database stores only their hashes.
 SESSION_LINKS = "invite_links"
@@ -38,8 +42,19 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "web/error.html", context, status=403)
 
 
-def _can_conduct(request: HttpRequest) -> bool:
-    return request.user.is_authenticated and request.user.has_perm(CONDUCT)
+def interviewers_only(message: str) -> Callable[[View], View]:
+    """The view answers only users who may conduct interviews; others see `message` (403)."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not (request.user.is_authenticated and request.user.has_perm(CONDUCT)):
+                return _forbidden(request, message)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def _member_interview(request: HttpRequest, interview_id: int) -> Interview:
@@ -92,9 +107,8 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
 
 @login_required
 @require_GET
+@interviewers_only("Only interviewers can schedule and conduct interviews.")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if not _can_conduct(request):
-        return _forbidden(request, "Only interviewers can schedule and conduct interviews.")
     context = _dashboard_context(request, ScheduleForm())
     context["issued"] = request.GET.get("issued")
     return render(request, "web/dashboard.html", context)
@@ -102,9 +116,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@interviewers_only("Only interviewers can schedule interviews.")
 def schedule(request: HttpRequest) -> HttpResponse:
-    if not _can_conduct(request):
-        return _forbidden(request, "Only interviewers can schedule interviews.")
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         context = _dashboard_context(request, form)
@@ -136,9 +149,8 @@ def _remember_link(request: HttpRequest, interview_id: int, token: str | None) -
 
 @login_required
 @require_POST
+@interviewers_only("Only interviewers can issue invite links.")
 def invite_reissue(request: HttpRequest, interview_id: int) -> HttpResponse:
-    if not _can_conduct(request):
-        return _forbidden(request, "Only interviewers can issue invite links.")
     interview = _member_interview(request, interview_id)
     token = interview_services.invite_reissue(interview=interview)
     _remember_link(request, interview.pk, token)
@@ -147,9 +159,8 @@ def invite_reissue(request: HttpRequest, interview_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@interviewers_only("Only interviewers can revoke invite links.")
 def invite_revoke(request: HttpRequest, interview_id: int) -> HttpResponse:
-    if not _can_conduct(request):
-        return _forbidden(request, "Only interviewers can revoke invite links.")
     interview = _member_interview(request, interview_id)
     interview_services.invite_revoke(interview=interview)
     _remember_link(request, interview.pk, None)
@@ -158,9 +169,8 @@ def invite_revoke(request: HttpRequest, interview_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@interviewers_only("Only interviewers can open the interview console.")
 def console(request: HttpRequest, interview_id: int) -> HttpResponse:
-    if not _can_conduct(request):
-        return _forbidden(request, "Only interviewers can open the interview console.")
     interview = _member_interview(request, interview_id)
     config = {"socket": f"/ws/console/{interview.pk}/", "interview": interview.pk}
     return render(request, "web/console.html", {"interview": interview, "config": config})
