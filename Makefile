@@ -13,7 +13,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(LOCK_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(LOCK_HASH)
 
 .PHONY: help run test lint typecheck check pytest pytest-embedded pytest-production \
-	check-exercises check-exercises-bwrap check-exercises-docker venv venv-run lock \
+	check-exercises check-exercises-bwrap check-exercises-docker check-frontend venv venv-run lock \
 	as-root system-packages doctor runtime image image-if-engine worker bench migrate demo clean
 
 help: ## list the targets
@@ -125,6 +125,9 @@ check-exercises-docker: venv image-if-engine
 	else echo "note: no Docker engine: exercises not checked on the docker backend"; fi
 
 check-exercises: check-exercises-bwrap check-exercises-docker ## prove every exercise fair and sharp, both backends
+
+check-frontend: ## rebuild the frontend bundle (npm ci, npm run build) and compare it with the committed one
+	@scripts/check_frontend_bundle.sh
 
 test: venv runtime image-if-engine ## everything the project checks: ruff, mypy, pytest, exercises (timed steps)
 	@scripts/test_steps.sh

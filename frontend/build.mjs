@@ -3,7 +3,8 @@
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
-const outdir = "../platform/web/static/web/dist";
+// FRONTEND_OUTDIR: another folder, for scripts/check_frontend_bundle.sh to compare.
+const outdir = process.env.FRONTEND_OUTDIR || "../platform/web/static/web/dist";
 // Chunk names carry a content hash: clear the output so no stale chunk stays committed.
 rmSync(outdir, { recursive: true, force: true });
 

@@ -4,7 +4,7 @@
 #   scripts/system_packages.sh        what `make run` needs: pip for the installer's
 #                                     bootstrap, bubblewrap, a C compiler for the launcher
 #   scripts/system_packages.sh --ci   and what CI's suites need too: Docker, mmdebstrap,
-#                                     Chromium, uidmap
+#                                     Chromium, uidmap, Node.js and npm (the bundle check)
 #
 # Silent and quick when nothing is missing. When something is missing and cannot be
 # installed here (not root, or no apt-get), it prints one line naming the command to
@@ -30,6 +30,7 @@ if ((ci)); then
   command -v mmdebstrap >/dev/null || need+=(mmdebstrap)  # the local base of the sandbox image
   command -v chromium >/dev/null || need+=(chromium)      # the browser tests
   command -v newuidmap >/dev/null || need+=(uidmap)
+  command -v npm >/dev/null || need+=(nodejs npm)         # rebuilds the frontend bundle
 fi
 ((${#need[@]})) || exit 0
 

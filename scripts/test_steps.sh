@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 steps=(
   "lint (ruff, import layers, lock)|lint"
+  "frontend bundle rebuilt from frontend/ (npm ci, npm run build)|check-frontend"
   "type check (mypy)|typecheck"
   "pytest, embedded mode|pytest-embedded"
   "pytest, production mode (PostgreSQL, Redis, Celery, Docker)|pytest-production"
