@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, free_port, manage
+from tests.live_server import CHROMIUM_ARGS, manage, serving
 from tests.requirements import require_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,37 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manage(env, "sync_exercises")
     manage(env, "seed_demo", "--skip-grading")
     manage(env, "seed_review_demo")
-    port = free_port()
-    log = (var / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status < 500:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{(var / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.25)
+    # About STARTUP_SECONDS: a refused connection is retried every 0.1 s.
+    with serving(env, var / "server.log", attempts=STARTUP_SECONDS * 10, stop_seconds=20) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
