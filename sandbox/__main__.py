@@ -84,12 +84,37 @@ def _doctor(as_json: bool, require: str | None = None) -> int:
             print(f"{mark} {st.name}{tag}: {st.detail}")
     if require is not None:
         wanted = next(st for st in statuses if st.name == require)
-        if not wanted.available:
+        problem = None if not wanted.available else _trial_run(require)
+        if not wanted.available or problem:
             # Gradings would only fail later, one "infrastructure error" at a time.
-            print(f"the {require} sandbox cannot run here: {wanted.detail}", file=sys.stderr)
+            print(f"the {require} sandbox cannot run here: {problem or wanted.detail}",
+                  file=sys.stderr)  # fmt: skip
             return 1
+        print(f"ok   {require}: a trial run started, ran and was removed")
         return 0
     return 0 if any(st.available for st in statuses) else 1
+
+
+def _trial_run(backend: str) -> str | None:
+    """Run one tiny program in the sandbox; what went wrong, or None.
+
+    The status checks read the machine (tools, root, cgroups); only a run proves the
+    kernel lets this process mount, unshare and switch users here (an unprivileged
+    container passes every check and then cannot mount a tmpfs).
+    """
+    os.environ["FAULTLINE_SANDBOX_WARM"] = "0"  # one run: nothing to pre-start
+    spec = RunSpec(
+        app=Party(command=["python3", "-c", "print('sandbox ok')"]),
+        limits=Limits(wall_seconds=30, cpu_seconds=10),
+    )
+    try:
+        result = sandbox.run(spec, backend)
+    except SandboxError as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if result.app.exit_code != 0 or "sandbox ok" not in result.app.stdout:
+        tail = (result.app.stderr or result.app.stdout).strip().splitlines()[-1:]
+        return f"a trial run exited {result.app.exit_code}: {' '.join(tail) or 'no output'}"
+    return None
 
 
 def _exec(args: argparse.Namespace) -> int:

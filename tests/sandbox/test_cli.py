@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from tests.requirements import require_docker
+from tests.requirements import require_bwrap, require_docker
 from tests.sandbox.conftest import left_behind, start_caller
 
 REPO = Path(sandbox.__file__).resolve().parent.parent
@@ -178,6 +179,24 @@ def test_doctor_require_stops_on_the_backend_that_cannot_run(backend: str) -> No
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "the bwrap sandbox cannot run here" in proc.stderr
     assert "prepare-runtime" in proc.stderr
+
+
+def test_doctor_require_runs_a_trial_and_stops_where_a_run_cannot_mount() -> None:
+    # An unprivileged container: root, bwrap, cgroups and the runtime all look fine, yet
+    # the kernel refuses every mount. Without CAP_SYS_ADMIN this process is that machine.
+    require_bwrap()
+    setpriv = shutil.which("setpriv")  # util-linux: on every Debian and Ubuntu
+    assert setpriv, "setpriv (util-linux) is not installed"
+    assert "a trial run started" in cli("doctor", "--require", "bwrap").stdout
+    drop = ["--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"]
+    proc = subprocess.run(
+        [setpriv, *drop, "--", sys.executable, "-m", "sandbox", "doctor", "--require", "bwrap"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("ok   bwrap")  # what the static checks alone said
+    assert proc.stderr.count("\n") == 1 and "the bwrap sandbox cannot run here" in proc.stderr
+    assert "Operation not permitted" in proc.stderr
 
 
 @pytest.mark.parametrize("variable", ["FAULTLINE_SANDBOX_DOCKER_RUNTIME", "SANDBOX_DOCKER_RUNTIME"])
