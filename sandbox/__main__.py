@@ -110,7 +110,11 @@ def _trial_run(backend: str) -> str | None:
     try:
         result = sandbox.run(spec, backend)
     except SandboxError as exc:
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if backend == "bwrap" and "not permitted" in reason:
+            reason += (" (bubblewrap needs root with CAP_SYS_ADMIN: run on the host or in a"
+                       " --privileged container, or use SANDBOX_BACKEND=docker)")  # fmt: skip
+        return reason
     if result.app.exit_code != 0 or "sandbox ok" not in result.app.stdout:
         tail = (result.app.stderr or result.app.stdout).strip().splitlines()[-1:]
         return f"a trial run exited {result.app.exit_code}: {' '.join(tail) or 'no output'}"
