@@ -3,6 +3,9 @@
     python -m exercises list
     python -m exercises check [SLUG ...] [--all] [--repeat N] [--backend B]
     python -m exercises grade --exercise SLUG --files DIR [--backend B] [--json]
+    python -m exercises mutant SLUG NAME --from DIR [--criterion C --level N ...]
+    python -m exercises mutant SLUG NAME --checkout DIR
+    python -m exercises mutant SLUG [NAME] --convert
 
 Backends: bwrap (default), docker, or local (UNSAFE: no isolation, authoring only).
 Exit status: 0 ok; 1 a check failed; 2 bad usage or invalid exercise; 3 infrastructure failure.
@@ -23,6 +26,7 @@ from rubrics import SchemaError
 from . import catalog
 from .check import check_exercise
 from .grading import format_scorecard, grade_dir, profile_lines
+from .mutants import MutantError, checkout_mutant, convert_overlays, write_mutant
 from .runner import RunnerError
 
 
@@ -161,6 +165,37 @@ def grade_main(
     return 0
 
 
+def cmd_mutant(args: argparse.Namespace) -> int:
+    exercise = Path(args.root) / args.slug
+    try:
+        if args.convert:
+            for line in convert_overlays(exercise, args.name):
+                print(line)
+        elif not args.name:
+            raise MutantError("name the mutant (only --convert works on all of them)")
+        elif args.checkout:
+            checkout_mutant(exercise, args.name, Path(args.checkout))
+            print(f"{args.slug}/{args.name} written to {args.checkout}: edit it, then --from")
+        elif args.from_:
+            print(
+                write_mutant(
+                    exercise,
+                    args.name,
+                    Path(args.from_),
+                    criterion=args.criterion,
+                    level=args.level,
+                    description=args.description,
+                    spec=args.spec,
+                )
+            )
+        else:
+            raise MutantError("say what to do: --from DIR, --checkout DIR or --convert")
+    except MutantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m exercises", description=__doc__.splitlines()[0]
@@ -191,6 +226,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             a.exercise, a.files, backend=a.backend, as_json=a.json, profile=a.profile, root=a.root
         )
     )
+    m = sub.add_parser(
+        "mutant",
+        help="write a mutant's patch from an edited copy of the solution",
+        description="Create or refresh exercises/SLUG/mutants/NAME/mutant.patch.",
+    )
+    m.add_argument("slug")
+    m.add_argument("name", nargs="?", default="")
+    action = m.add_mutually_exclusive_group()
+    action.add_argument(
+        "--from",
+        dest="from_",
+        metavar="DIR",
+        help="an edited copy of solution/: its difference becomes the patch",
+    )
+    action.add_argument(
+        "--checkout", metavar="DIR", help="write solution/ with the patch applied to DIR"
+    )
+    action.add_argument(
+        "--convert",
+        action="store_true",
+        help="turn a files/ overlay (every one without NAME) into a patch, files/ removed",
+    )
+    m.add_argument("--criterion", help="a new mutant's criterion (mutant.toml)")
+    m.add_argument("--level", type=int, help="a new mutant's expected level")
+    m.add_argument("--description", help="a new mutant's description")
+    m.add_argument("--spec", nargs="*", default=None, help="a new mutant's spec sentence ids")
+    m.set_defaults(func=cmd_mutant)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

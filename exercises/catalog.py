@@ -2,7 +2,7 @@
 
 An exercise is a folder `exercises/<slug>/` with `exercise.toml` (the manifest),
 a rubric, `starter/`, `solution/`, `tests/visible/`, `tests/hidden/` and
-`mutants/<name>/{mutant.toml, files/}`. See exercises/README.md for the format.
+`mutants/<name>/{mutant.toml, mutant.patch}`. See exercises/README.md for the format.
 Folders whose name starts with `_` or `.` (and `faultkit`) are not exercises.
 """
 
@@ -19,6 +19,7 @@ from rubrics.schema import Checker, Rubric, SchemaError, SchemaIssue, load_rubri
 
 from .console_features import missing_features, offered
 from .live_scenarios import LiveScenario, load_scenarios
+from .patches import PatchError, apply_patch
 
 DEFAULT_ROOT = Path(__file__).resolve().parent
 MANIFEST = "exercise.toml"
@@ -35,6 +36,8 @@ IGNORED_PARTS = {
     ".DS_Store",
 }
 IGNORED_SUFFIXES = (".pyc", ".pyo")
+MUTANT_TOML = "mutant.toml"
+MUTANT_PATCH = "mutant.patch"
 MARKER = re.compile(r"""criterion\(\s*["']([^"']+)["']\s*[,)]""")
 APP_PORT = "{app_port}"
 # Hidden-suite workers an exercise may ask for: each is one more app instance in the
@@ -106,8 +109,8 @@ class AppSpec:
 
 @dataclass(frozen=True)
 class Mutant:
-    """A plausible wrong solution: solution/ overlaid with files/; it must land at `level`
-    (below the top of the scale) in `criterion`."""
+    """A plausible wrong solution: solution/ with mutant.patch applied; it must land at
+    `level` (below the top of the scale) in `criterion`."""
 
     name: str
     criterion: str
@@ -163,7 +166,9 @@ class Exercise:
         raise KeyError(f"{self.slug} has no mutant {name!r}")
 
     def mutant_files(self, name: str) -> Files:
-        return {**self.solution_files(), **read_tree(self.mutant(name).path / "files")}
+        """solution/ with the mutant's patch applied (PatchError if it no longer applies)."""
+        patch = (self.mutant(name).path / MUTANT_PATCH).read_text(encoding="utf-8")
+        return apply_patch(self.solution_files(), patch)
 
     def pm_script(self) -> dict[str, Any]:
         """The interviewer guide as plain data, task by task."""
@@ -587,18 +592,46 @@ def _load_mutants(ck: Checker, path: Path, rubric: Rubric | None) -> tuple[Mutan
         )
         if not 0 <= level < top:
             mck.issue("level", f"is {level}", f"a level below the top of the scale, 0..{top - 1}")
-        if not read_tree(folder / "files"):
-            mck.issue("(files/)", "is missing or empty", "the changed files, overlaid on solution/")
-        for rel in read_tree(folder / "files"):
-            if not (path / "solution" / rel).is_file():
-                mck.issue(
-                    f"(files/{rel})",
-                    "is not a file of solution/",
-                    "an overlay of existing solution files",
-                )
+        _check_patch(mck, path, folder)
         ck.issues.extend(mck.issues)
         mutants.append(Mutant(folder.name, criterion, description, folder, level, broken))
     return tuple(mutants)
+
+
+def _check_patch(mck: Checker, path: Path, folder: Path) -> None:
+    """The patch must apply to today's solution/, exactly: a stale mutant fails the load."""
+    where = f"{path.name}/mutants/{folder.name}/{MUTANT_PATCH}"
+    if (folder / "files").is_dir():
+        mck.issue(
+            "(files/)",
+            "is an overlay of whole files, which keeps stale solution code",
+            f"a {MUTANT_PATCH}: python -m exercises mutant {path.name} {folder.name} --convert",
+        )
+        return
+    patch = folder / MUTANT_PATCH
+    if not patch.is_file():
+        mck.issue(
+            f"({MUTANT_PATCH})",
+            "is missing",
+            f"a unified diff against solution/: python -m exercises mutant {path.name} "
+            f"{folder.name} --from DIR",
+        )
+        return
+    try:
+        text = patch.read_text(encoding="utf-8")
+        if apply_patch(read_tree(path / "solution"), text) == read_tree(path / "solution"):
+            raise PatchError(0, "changes nothing in solution/")
+    except UnicodeDecodeError:
+        mck.issue(f"({MUTANT_PATCH})", "is not UTF-8 text", "a unified diff")
+    except PatchError as exc:
+        mck.issues.append(
+            SchemaIssue(
+                where,
+                f"line {exc.line}" if exc.line else "(patch)",
+                exc.message,
+                "a patch that applies to solution/ exactly, with no offset or fuzz",
+            )
+        )
 
 
 def _cross_check(ck: Checker, path: Path, rubric: Rubric, tasks: tuple[Task, ...]) -> None:

@@ -46,7 +46,7 @@ def test_load_all_finds_add_metadata():
     assert exercise.app.command(8000)[-1] == "8000"
 
 
-def test_mutant_files_overlay_the_solution():
+def test_mutant_files_are_the_solution_with_the_patch_applied():
     exercise = catalog.find("add-metadata", ROOT)
     solution = exercise.solution_files()
     mutant = exercise.mutant_files("naive-datetime")
@@ -160,12 +160,18 @@ def test_mutant_must_name_an_automated_criterion(copy):
     ]
 
 
-def test_mutant_overlay_must_replace_solution_files(copy):
-    extra = copy / "mutants" / "naive-datetime" / "files" / "app" / "extra.py"
-    extra.write_text("x = 1\n")
+def test_mutant_patch_must_change_only_solution_files(copy):
+    patch = copy / "mutants" / "naive-datetime" / "mutant.patch"
+    patch.write_text(patch.read_text().replace("--- a/app/models.py", "--- a/app/extra.py"))
     assert problems(copy) == [
-        "add-metadata/mutants/naive-datetime/mutant.toml: (files/app/extra.py): is not a file of "
-        "solution/ (expected an overlay of existing solution files)"
+        "add-metadata/mutants/naive-datetime/mutant.patch: line 2: renames 'app/extra.py' to "
+        "'app/models.py' (a rename is not supported) (expected a patch that applies to "
+        "solution/ exactly, with no offset or fuzz)"
+    ]
+    patch.write_text(patch.read_text().replace("+++ b/app/models.py", "+++ b/app/extra.py"))
+    assert problems(copy) == [
+        "add-metadata/mutants/naive-datetime/mutant.patch: line 2: app/extra.py is not a file "
+        "of solution/ (expected a patch that applies to solution/ exactly, with no offset or fuzz)"
     ]
 
 

@@ -15,7 +15,9 @@ import pytest
 
 from exercises import catalog
 from exercises.__main__ import check_main
+from exercises.catalog import read_tree
 from exercises.grading import grade_files
+from exercises.patches import make_patch
 from exercises.runner import run_hidden, run_visible
 from tests.requirements import require_bwrap, require_docker
 
@@ -49,11 +51,15 @@ def _small_copy(root: Path, slug: str, mutant: str | None) -> None:
         shutil.copytree(source / "mutants" / mutant, target / "mutants" / mutant)
         return
     blunt = target / "mutants" / "changes-nothing"
-    (blunt / "files" / "app").mkdir(parents=True)
+    blunt.mkdir(parents=True)
     (blunt / "mutant.toml").write_text(
-        'criterion = "correctness"\nlevel = 0\ndescription = "none"\n'
+        'criterion = "correctness"\nlevel = 0\ndescription = "only adds a comment"\n'
     )
-    shutil.copy(source / "solution" / "app" / "main.py", blunt / "files" / "app" / "main.py")
+    solution = read_tree(source / "solution")
+    commented = solution["app/main.py"] + b"\n# only a comment\n"
+    (blunt / "mutant.patch").write_text(
+        make_patch(solution, {**solution, "app/main.py": commented})
+    )
 
 
 def test_check_reports_each_exercise_in_one_block_and_fails_on_a_blunt_mutant(tmp_path):

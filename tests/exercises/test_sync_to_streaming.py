@@ -14,6 +14,8 @@ from types import ModuleType
 
 import pytest
 
+from exercises import catalog
+
 EXERCISE = Path(__file__).resolve().parents[2] / "exercises" / "sync-to-streaming"
 
 
@@ -71,12 +73,9 @@ def test_harness_sees_progress_and_injection(hidden: ModuleType, tmp_path: Path)
     assert "img" not in solution.final.tags and not solution.final.error_shown
     assert solution.outcome == "fulfilled"
 
-    shutil.copytree(EXERCISE / "solution", tmp_path / "mutant")
-    shutil.copytree(
-        EXERCISE / "mutants" / "frontend-inner-html" / "files",
-        tmp_path / "mutant",
-        dirs_exist_ok=True,
-    )
+    for rel, data in catalog.load(EXERCISE).mutant_files("frontend-inner-html").items():
+        (tmp_path / "mutant" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mutant" / rel).write_bytes(data)
     mutant = hidden.render_stream(tmp_path / "mutant", pieces)
     assert "img" in mutant.final.tags
 
