@@ -5,6 +5,7 @@
     session.socket("control.sock")   # one the sidecar made in $FAULTLINE_LIVE_DIR
     session.restart(files)      # the app again, with new files (callers debounce saves)
     session.logs.since(seq)     # the app's stdout/stderr, a bounded ring of lines
+    session.open_terminal()     # a shell beside the app (sandbox/terminal.py)
     session.stop()
 
 The two parties are those of a grading run (sandbox/spec.py): the app (the candidate's
@@ -36,6 +37,7 @@ from typing import Protocol
 
 from sandbox.inputs import check_spec
 from sandbox.spec import Files, Limits, Party, RunSpec, SandboxError
+from sandbox.terminal import ShellHandle, Terminal
 
 # Where the sidecar finds the host-visible directory (its env FAULTLINE_LIVE_DIR).
 LIVE_DIR = "/live"
@@ -169,6 +171,10 @@ class LivePair(Protocol):
 
     def sidecar_reason(self) -> str: ...
 
+    def start_shell(self, files: Files) -> ShellHandle:
+        """Start the terminal's shell party with `files` in its workspace."""
+        ...
+
     def close(self) -> None:
         """Remove everything of the session (idempotent)."""
         ...
@@ -231,6 +237,8 @@ class LiveSession:
         self._generation = 0
         self._status = LiveStatus("starting", 0, "starting the app", time.time())
         self._started = time.monotonic()
+        self._terminal: Terminal | None = None
+        self._term_lock = threading.Lock()
         # The sandbox is made by the supervisor thread, which lives as long as the session:
         # a bwrap party dies with the thread that started it (--die-with-parent), and the
         # caller's may be a request's thread that ends at once.
@@ -313,6 +321,61 @@ class LiveSession:
             self._cond.wait_for(lambda: predicate(self._status), timeout)
             return self._status
 
+    def terminal(self) -> Terminal | None:
+        """The running terminal, if there is one."""
+        with self._cond:
+            term = self._terminal
+        return term if term is not None and not term.exited.is_set() else None
+
+    def open_terminal(
+        self,
+        files: Files | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+        on_exit: Callable[[str], None] | None = None,
+    ) -> Terminal:
+        """The session's terminal: the running one, else a new shell with `files` (default:
+        the app's last ones). One at a time; it ends with the session."""
+        with self._term_lock:
+            term = self.terminal()
+            if term is not None:
+                return term
+            with self._cond:
+                if self._stopping or not self.alive:
+                    raise SandboxError("the live session is stopped")
+            files = dict(self._files if files is None else files)
+            check_spec(RunSpec(app=Party(self.spec.app.command, files), limits=self.spec.limits))
+            term = Terminal(self._start_shell(files), on_output, on_exit)
+            with self._cond:
+                self._terminal = term
+                stopping = self._stopping
+            if stopping:  # stopped while it started: it goes with the rest
+                term.close()
+                raise SandboxError("the live session is stopped")
+            return term
+
+    def _start_shell(self, files: Files) -> ShellHandle:
+        # Started by a thread that lives as long as the shell: a bwrap party dies with
+        # the thread that started it, and the caller's may end at once.
+        made: list[ShellHandle | BaseException] = []
+        ready = threading.Event()
+
+        def run() -> None:
+            try:
+                handle = self._pair.start_shell(files)
+            except BaseException as exc:
+                made.append(exc)
+                ready.set()
+                return
+            made.append(handle)
+            ready.set()
+            handle.exited.wait()
+
+        threading.Thread(target=run, name="faultline-shell", daemon=True).start()
+        ready.wait()
+        if isinstance(made[0], BaseException):
+            raise made[0]
+        return made[0]
+
     def stop(self, reason: str = "stopped") -> None:
         """Stop the app and the sidecar and remove everything (idempotent)."""
         with self._cond:
@@ -320,6 +383,9 @@ class LiveSession:
                 self._stopping = True
                 self._stop_reason = reason
             self._cond.notify_all()
+            term, self._terminal = self._terminal, None
+        if term is not None:
+            term.close()
         if threading.current_thread() is not self._thread:
             self._thread.join()
         self._pair.close()

@@ -378,9 +378,9 @@ class BwrapBackend:
             _remove_all(cleanups)
 
     def _app_space(
-        self, owner: str, limits: Limits, cleanups: list[object], uid: int
+        self, owner: str, limits: Limits, cleanups: list[object], uid: int, who: str = "app"
     ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
-        space = self._scratch(owner, "app", limits, cleanups)
+        space = self._scratch(owner, who, limits, cleanups)
         app_dir = space.make_dir("workspace", uid)
         space.make_dir("tmp", uid, 0o1777)
         space.make_dir("shm", uid, 0o1777)
@@ -570,8 +570,9 @@ class BwrapBackend:
         argv = self._launch_args(cgroup.procs_files, cpu, netns_fd, uid, f"{owner}-{who}")
         pass_fds = [status_w, *extra_fds, *([] if netns_fd is None else [netns_fd])]
         own_netns = netns_fd is None
-        # `uid` is the party's host uid; inside, the app is always APP_UID (its /etc/passwd name).
-        inside_uid = APP_UID if who == "app" else TESTER_UID
+        # `uid` is the party's host uid; inside, the app (and a live session's shell, the
+        # candidate's too) is always APP_UID (its /etc/passwd name).
+        inside_uid = APP_UID if who in ("app", "shell") else TESTER_UID
         argv += self._bwrap_args(inside_uid, binds, chdir, own_netns, stub=bool(extra_fds))
         filter_fd = seccomp.program_fd()
         if filter_fd is not None:

@@ -23,6 +23,7 @@ from sandbox.config import APP_DIR, SANDBOX_SHM, SANDBOX_TMP, TESTER_DIR, TESTER
 from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.netns import new_loopback_netns
 from sandbox.spec import Files, SandboxError
+from sandbox.terminal import SOCKET, TERM_DIR, shell_command
 
 if TYPE_CHECKING:
     from sandbox.backends.bwrap import BwrapBackend, _Running
@@ -100,6 +101,23 @@ class _Process:
         self._thread.join()
 
 
+class _Shell(_Process):
+    def __init__(
+        self,
+        backend: BwrapBackend,
+        party: _Running,
+        cleanups: list[object],
+        limit_mb: int,
+        socket_path: Path,
+    ) -> None:
+        self.socket_path = socket_path
+        self.log: list[str] = []
+        super().__init__(backend, party, cleanups, limit_mb, self._line, lambda: None)
+
+    def _line(self, _stream: str, line: str) -> None:
+        self.log = [*self.log[-19:], line]
+
+
 def _remove(cleanups: list[object]) -> None:
     from sandbox.backends.bwrap import _remove_all
 
@@ -168,36 +186,57 @@ class BwrapLivePair:
     def start_app(
         self, files: Files, on_output: Callable[[str, str], None], on_exit: Callable[[], None]
     ) -> _Process:
-        spec, backend = self._spec, self._backend
         with self._app_lock:
-            if self._closed or self._netns is None:
-                raise SandboxError("the live session is closed")
-            cleanups: list[object] = []
-            try:
-                space, app_dir, binds = backend._app_space(
-                    self._owner, spec.limits, cleanups, self._uid
-                )
-                space.write_files(app_dir, files, self._uid)
-                party = backend._start(
-                    self._owner,
-                    "app",
-                    list(spec.app.command),
-                    party_env(spec.app.env),
-                    self._uid,
-                    binds,
-                    APP_DIR,
-                    spec.limits,
-                    self._netns,
-                    None,
-                    cleanups,
-                )
-            except BaseException:
-                _remove(cleanups)
-                raise
-            process = _Process(backend, party, cleanups, spec.limits.memory_mb, on_output, on_exit)
-            with contextlib.suppress(OSError):  # it may have exited already
-                party.cgroup.set_cpu_weight(LIVE_CPU_SHARES)
-            return process
+            party, cleanups, _ = self._start_party("app", list(self._spec.app.command), files)
+            limit_mb = self._spec.limits.memory_mb
+            return _Process(self._backend, party, cleanups, limit_mb, on_output, on_exit)
+
+    def start_shell(self, files: Files) -> _Shell:
+        """The session's terminal: a shell party beside the app (its uid, limits and
+        loopback), its own workspace with `files` and a folder for its socket."""
+        with self._app_lock:
+            party, cleanups, term = self._start_party("shell", shell_command(APP_DIR), files)
+            assert term is not None
+            limit_mb = self._spec.limits.memory_mb
+            return _Shell(self._backend, party, cleanups, limit_mb, term / SOCKET)
+
+    def _start_party(
+        self, who: str, command: list[str], files: Files
+    ) -> tuple[_Running, list[object], Path | None]:
+        """A party made as a grading run's app is, in the session's network namespace;
+        a shell also gets its socket's folder (returned)."""
+        spec, backend = self._spec, self._backend
+        if self._closed or self._netns is None:
+            raise SandboxError("the live session is closed")
+        cleanups: list[object] = []
+        term = None
+        try:
+            space, app_dir, binds = backend._app_space(
+                self._owner, spec.limits, cleanups, self._uid, who
+            )
+            if who == "shell":
+                term = space.make_dir("term", self._uid, 0o700)
+                binds.append((term, TERM_DIR))
+            space.write_files(app_dir, files, self._uid)
+            party = backend._start(
+                self._owner,
+                who,
+                command,
+                party_env(spec.app.env),
+                self._uid,
+                binds,
+                APP_DIR,
+                spec.limits,
+                self._netns,
+                None,
+                cleanups,
+            )
+        except BaseException:
+            _remove(cleanups)
+            raise
+        with contextlib.suppress(OSError):  # it may have exited already
+            party.cgroup.set_cpu_weight(LIVE_CPU_SHARES)
+        return party, cleanups, term
 
     def close(self) -> None:
         with self._app_lock:

@@ -26,6 +26,7 @@ from sandbox.backends.base import app_host_uid, new_run_id
 from sandbox.config import APP_DIR, TESTER_DIR, TESTER_UID
 from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.spec import Files, Party, SandboxError
+from sandbox.terminal import SOCKET, TERM_DIR, shell_command
 
 if TYPE_CHECKING:
     import docker as docker_sdk
@@ -113,6 +114,23 @@ class _Container:
         self._backend._teardown.later(lambda: remove(self._client, self._party.container_id))
 
 
+class _Shell(_Container):
+    def __init__(
+        self,
+        backend: DockerBackend,
+        client: docker_sdk.DockerClient,
+        party: _Running,
+        limit_mb: int,
+        socket_path: Path,
+    ) -> None:
+        self.socket_path = socket_path
+        self.log: list[str] = []
+        super().__init__(backend, client, party, limit_mb, self._line, lambda: None)
+
+    def _line(self, _stream: str, line: str) -> None:
+        self.log = [*self.log[-19:], line]
+
+
 class DockerLivePair:
     def __init__(self, backend: DockerBackend, spec: LiveSpec) -> None:
         self._client = client = backend._require()
@@ -128,6 +146,8 @@ class DockerLivePair:
             backend.config.live_dir, f"{os.getpid()}-{self.run_id}", TESTER_UID
         )
         self._sidecar: _Container | None = None
+        self._shells = 0
+        self._term_dirs: list[Path] = []
         try:
             bind = Mount(LIVE_DIR, str(self.socket_dir), type="bind")
             sid = backend._create(
@@ -186,6 +206,32 @@ class DockerLivePair:
             party.send(backend._request(app, spec.limits, APP_DIR))
             return container
 
+    def start_shell(self, files: Files) -> _Shell:
+        """The session's terminal: a container beside the app (its uid, limits and
+        loopback), its own workspace with `files` and a host folder for its socket."""
+        spec, backend, client = self._spec, self._backend, self._client
+        with self._lock:
+            if self._closed:
+                raise SandboxError("the live session is closed")
+            self._shells += 1
+            term = live_dirs.make(
+                backend.config.live_dir, f"{os.getpid()}-{self.run_id}-t{self._shells}", self._uid
+            )
+            self._term_dirs.append(term)
+            try:
+                cid = backend._create(
+                    client, self.run_id, "shell", self._uid, APP_DIR, spec.limits,
+                    f"container:{self._sidecar_id}", self._created,
+                    binds=(Mount(TERM_DIR, str(term), type="bind"),), cpu_shares=LIVE_CPU_SHARES,
+                )  # fmt: skip
+                party = backend._launch(client, cid, spec.limits, None)
+            except _ENGINE_ERRORS as exc:
+                raise SandboxError(f"Docker engine error: {exc}") from exc
+            shell = _Shell(backend, client, party, spec.limits.memory_mb, term / SOCKET)
+            party.send(backend._request(Party(shell_command(APP_DIR), files, spec.app.env),
+                                        spec.limits, APP_DIR))  # fmt: skip
+            return shell
+
     def close(self) -> None:
         with self._lock:
             if self._closed:
@@ -197,6 +243,8 @@ class DockerLivePair:
             self._backend._remove(self._client, cid)
         self._backend._teardown.wait()
         live_dirs.remove(self.socket_dir)
+        for term in self._term_dirs:
+            live_dirs.remove(term)
 
 
 __all__ = ["DockerLivePair"]

@@ -279,20 +279,25 @@ HARNESS = textwrap.dedent(
 )
 
 
-def test_a_killed_harness_leaves_no_live_session_behind(backend: str) -> None:
+def kill_harness(backend: str, then: str = "") -> tuple[str, int]:
+    """Start a session (and run `then`, Python with `session`) in a harness process, then
+    kill it with SIGKILL; the session's run id and the dead harness's pid."""
     root = str(Path(__file__).resolve().parents[2])
-    harness = subprocess.Popen(
-        [sys.executable, "-c", HARNESS.format(root=root, backend=backend)],
-        stdout=subprocess.PIPE,
-        cwd=root,
-    )
+    code = HARNESS.format(root=root, backend=backend)
+    code = code.replace("print(session.run_id", f"{then}\nprint(session.run_id")
+    harness = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=root)
     assert harness.stdout is not None
     run_id = harness.stdout.readline().decode().strip()
     assert run_id, "the harness did not start a session"
     assert host_processes_with(run_id) or backend == "docker"
     os.kill(harness.pid, signal.SIGKILL)
     harness.wait()
-    assert left_behind(backend, run_id, harness.pid, sweep=False) == []
+    return run_id, harness.pid
+
+
+def test_a_killed_harness_leaves_no_live_session_behind(backend: str) -> None:
+    run_id, pid = kill_harness(backend)
+    assert left_behind(backend, run_id, pid, sweep=False) == []
     assert sandbox.get_backend(backend).leftovers(run_id) == []
 
 
