@@ -17,8 +17,10 @@ marked critical) is listed in `critical`, in plain words, and the overall is cap
 the rubric's `critical_cap`. Only outcome "failed" counts: a test in error (the app
 never started) still costs its level but is not evidence of the fault it names.
 
-A scorecard embeds the rubric and the report it was computed from, so `rescore`
-can apply new ratings later without ever picking up a newer rubric.
+A scorecard carries the rubric and the report it was computed from, so `rescore`
+can apply new ratings later without ever picking up a newer rubric. A store that keeps
+both elsewhere (the platform: the rubric on its scorecard row, the report on the run)
+writes `to_dict(sources=False)` and gives them back to `from_dict`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ FAILED_OUTCOMES = ("failed", "error")
 # 1: levels from the passed fraction; 2: levels from the caps the failed tests declare,
 # critical faults. Stored cards without the field are version 1.
 SCORECARD_VERSION = 2
+# What a scorecard was computed from (see to_dict's `sources`).
+SOURCES = ("rubric", "report")
 
 
 @dataclass(frozen=True)
@@ -112,15 +116,29 @@ class Scorecard:
                 return c
         raise KeyError(cid)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, sources: bool = True) -> dict[str, Any]:
+        """The card as JSON; without its rubric and report when `sources` is false."""
         data = asdict(self)
         data["criteria"] = [c.to_dict() for c in self.criteria]
         data["critical"] = [f.to_dict() for f in self.critical]
+        if not sources:
+            for key in SOURCES:
+                del data[key]
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        rubric: Mapping[str, Any] | None = None,
+        report: Mapping[str, Any] | None = None,
+    ) -> Scorecard:
+        """A stored card; `rubric` and `report` stand in for sources it was stored without."""
         values = dict(data)
+        for key, given in (("rubric", rubric), ("report", report)):
+            if key not in values and given is not None:
+                values[key] = dict(given)
         values["criteria"] = [CriterionScore.from_dict(c) for c in data["criteria"]]
         values["critical"] = [CriticalFault(**f) for f in data.get("critical") or []]
         return cls(**{k: values[k] for k in cls.__dataclass_fields__ if k in values})

@@ -147,8 +147,7 @@ def run_suite(
 
 
 def score(
-    rubric: dict[str, Any], report: dict[str, Any] | None, ratings: dict[str, int]
-) -> dict[str, Any]:
+    rubric: rubrics.Rubric, report: dict[str, Any] | None, ratings: dict[str, int]
+) -> rubrics.Scorecard:
     """Score with the rubric as it was stored at grading time (never a newer one)."""
-    card = rubrics.score(rubrics.Rubric.from_dict(rubric), report or {"tests": []}, ratings)
-    return card.to_dict()
+    return rubrics.score(rubric, report or {"tests": []}, ratings)

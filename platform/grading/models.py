@@ -106,7 +106,11 @@ class TestRun(models.Model):
 
 
 class Scorecard(models.Model):
-    """The rubric's verdict on one graded run, recomputed when ratings change."""
+    """The rubric's verdict on one graded run, recomputed when ratings change.
+
+    Each part is stored once: the rubric in `rubric`, the report in the run's
+    `result`, the rest of the card in `data`; `card` puts them back together.
+    """
 
     interview = models.ForeignKey(Interview, on_delete=models.CASCADE, related_name="scorecards")
     test_run = models.OneToOneField(TestRun, on_delete=models.CASCADE, related_name="scorecard")
@@ -115,6 +119,8 @@ class Scorecard(models.Model):
     # later never changes a score already given.
     rubric = models.JSONField()
     overall = models.FloatField(null=True)
+    # rubrics.Scorecard.to_dict(sources=False). Cards stored before migration 0002
+    # may still hold a rubric or report that differed from the row's; `card` prefers those.
     data = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -127,13 +133,31 @@ class Scorecard(models.Model):
 
     @property
     def card(self) -> rubrics.Scorecard:
-        """The stored scorecard, typed (rubrics.scoring's shape, read once)."""
-        return rubrics.Scorecard.from_dict(self.data)
+        """The stored scorecard, typed, with the rubric and report it was computed from."""
+        return rubrics.Scorecard.from_dict(
+            self.data, rubric=self.rubric, report=run_report(self.test_run)
+        )
 
     @property
     def rubric_typed(self) -> rubrics.Rubric:
         """The rubric this run was graded with, typed."""
-        return rubrics.Rubric.from_dict(self.rubric)
+        return rubrics.Rubric.from_dict(self.data.get("rubric") or self.rubric)
+
+    def keep(self, card: rubrics.Scorecard) -> None:
+        """Take `card` as this run's verdict (unsaved): its rubric here, its report on the run."""
+        data = card.to_dict(sources=False)
+        if card.report != run_report(self.test_run):
+            data["report"] = card.report  # not the run's (only a card stored before 0002)
+        self.rubric = card.rubric
+        self.rubric_version = card.rubric_version
+        self.overall = card.overall
+        self.data = data
+
+
+def run_report(run: TestRun) -> dict[str, Any]:
+    """The test report a graded run was scored with (an empty one when the run made none)."""
+    report = run.result.get("report") if isinstance(run.result, dict) else None
+    return dict(report) if isinstance(report, dict) and report else {"tests": []}
 
 
 class Rating(models.Model):

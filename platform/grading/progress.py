@@ -94,7 +94,9 @@ def scored(scorecard: Scorecard) -> None:
         {
             "kind": "scorecard",
             "overall": scorecard.overall,
-            "scorecard": scorecard_texts({**scorecard.data, "overall": scorecard.overall}),
+            "scorecard": scorecard_texts(
+                {**scorecard.card.to_dict(sources=False), "overall": scorecard.overall}
+            ),
         },
         audience="staff",
     )

@@ -31,7 +31,8 @@ def runs_for(interview: Interview, *, staff: bool, limit: int = 10) -> list[dict
 
 
 def scorecard_for(interview: Interview) -> dict[str, Any] | None:
-    scorecard = interview.scorecards.first()
+    """The latest scorecard as the console shows it (without the rubric and report)."""
+    scorecard = interview.scorecards.select_related("test_run").first()
     if scorecard is None:
         return None
     return scorecard_texts(
@@ -39,7 +40,7 @@ def scorecard_for(interview: Interview) -> dict[str, Any] | None:
             "overall": scorecard.overall,
             "rubric_version": scorecard.rubric_version,
             "updated_at": scorecard.updated_at.isoformat(),
-            **scorecard.data,
+            **scorecard.card.to_dict(sources=False),
         }
     )
 

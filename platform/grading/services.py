@@ -401,18 +401,12 @@ def _score(run: TestRun, report: dict[str, Any] | None) -> Scorecard:
     interview = run.interview
     existing = Scorecard.objects.filter(test_run=run).first()
     # A run scored before (at Submit) keeps the rubric it was graded with.
-    rubric = existing.rubric if existing else interview.exercise.manifest.get("rubric", {})
-    card = engine.score(rubric, report, _ratings(interview))
-    scorecard, _ = Scorecard.objects.update_or_create(
-        test_run=run,
-        defaults={
-            "interview": interview,
-            "rubric_version": card.get("rubric_version", ""),
-            "rubric": rubric,
-            "overall": card.get("overall"),
-            "data": card,
-        },
-    )
+    rubric = existing.rubric_typed if existing else interview.exercise.rubric
+    if rubric is None:
+        raise ValueError(f"exercise {interview.exercise.slug!r} has no rubric")
+    scorecard = existing or Scorecard(interview=interview, test_run=run)
+    scorecard.keep(engine.score(rubric, report, _ratings(interview)))
+    scorecard.save()
     locked = Interview.objects.select_for_update().get(pk=interview.pk)
     if locked.state in {Interview.State.ENDED, Interview.State.GRADED}:
         locked.transition(Interview.State.GRADED)
@@ -432,14 +426,15 @@ def rating_set(
     *, interview: Interview, criterion_id: str, level: int, comment: str, rated_by: Any
 ) -> None:
     """Store an interviewer's rating and recompute the latest scorecard with it."""
-    rubric = interview.exercise.manifest.get("rubric", {})
-    known = {c.get("id"): c for c in rubric.get("criteria", [])}
-    criterion = known.get(criterion_id)
-    if criterion is None or criterion.get("source") != "interviewer":
+    rubric = interview.exercise.rubric
+    try:
+        criterion = rubric.criterion(criterion_id) if rubric else None
+    except KeyError:
+        criterion = None
+    if rubric is None or criterion is None or criterion.source != "interviewer":
         raise ValueError(f"{criterion_id!r} is not an interviewer-rated criterion of this rubric")
-    max_level = int(rubric.get("scale", 3))
-    if not 0 <= level <= max_level:
-        raise ValueError(f"level must be between 0 and {max_level}")
+    if not 0 <= level <= rubric.scale:
+        raise ValueError(f"level must be between 0 and {rubric.scale}")
     with transaction.atomic():
         Rating.objects.update_or_create(
             interview=interview,
@@ -466,11 +461,8 @@ def scorecard_recompute(*, interview: Interview) -> Scorecard | None:
     scorecard = interview.scorecards.select_related("test_run").first()
     if scorecard is None:
         return None
-    card = engine.score(
-        scorecard.rubric, scorecard.test_run.result.get("report"), _ratings(interview)
-    )
-    scorecard.data = card
-    scorecard.overall = card.get("overall")
-    scorecard.save(update_fields=["data", "overall", "updated_at"])
+    card = scorecard.card
+    scorecard.keep(engine.score(scorecard.rubric_typed, card.report, _ratings(interview)))
+    scorecard.save(update_fields=["data", "rubric", "rubric_version", "overall", "updated_at"])
     progress.scored(scorecard)
     return scorecard

@@ -196,9 +196,10 @@ def _graded(
     days_ago: int,
 ) -> Interview:
     start = timezone.now().replace(second=0, microsecond=0) - timedelta(days=days_ago, hours=3)
-    rubric_data = exercise.manifest["rubric"]
+    rubric = exercise.rubric
+    assert rubric is not None  # the demo exercise has one
     report = demo_report(person.failures)
-    card = rubrics.score(rubrics.Rubric.from_dict(rubric_data), report, person.ratings).to_dict()
+    card = rubrics.score(rubric, report, person.ratings)
     with transaction.atomic():
         interview = Interview.objects.create(
             exercise=exercise,
@@ -307,13 +308,8 @@ def _graded(
                 level=level,
                 comment=person.rating_comments.get(cid, ""),
             )
-        Scorecard.objects.create(
-            interview=interview,
-            test_run=run,
-            rubric_version=card["rubric_version"],
-            rubric=rubric_data,
-            overall=card["overall"],
-            data=card,
-        )
-        event(51, "graded", "faultline", audience="staff", run=run.pk, overall=card["overall"])
+        scorecard = Scorecard(interview=interview, test_run=run)
+        scorecard.keep(card)
+        scorecard.save()
+        event(51, "graded", "faultline", audience="staff", run=run.pk, overall=card.overall)
     return interview
