@@ -1,14 +1,15 @@
 """Rebuild a candidate's code at any moment of an interview, and diff it against the starter.
 
 The timeline keeps the full text of a file at each edit checkpoint, so the files
-at event N are the starter folded with every file event up to N. The browser's
-scrubber (static/review/replay.js) applies the same fold; keep the two in step.
+at event N are the starter folded with every file event up to N. The fold is done
+here only: the replay page gets the files at every position (`scrubber_data`), and
+its scrubber (static/review/replay.js) only looks them up.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,59 @@ def files_at(
         if change is not None:
             apply_change(files, change)
     return files
+
+
+def timeline(
+    starter: Mapping[str, str], changes: Iterable[FileChange | None]
+) -> list[dict[str, str]]:
+    """The files at every position: [the starter, after event 1, ..., after the last]."""
+    files = dict(starter)
+    states = [dict(files)]
+    for change in changes:
+        if change is not None:
+            apply_change(files, change)
+        states.append(dict(files))
+    return states
+
+
+def focus(changes: Sequence[FileChange | None], files: Mapping[str, str], upto: int) -> str | None:
+    """The file to show at a position: the one the latest file event up to it touched (what
+    the candidate was on), else the first by name."""
+    for change in reversed(changes[:upto]):
+        if change is not None and change.path in files:
+            return change.path
+    return min(files) if files else None
+
+
+def scrubber_data(
+    states: Sequence[Mapping[str, str]], changes: Sequence[FileChange | None]
+) -> dict[str, Any]:
+    """What the scrubber needs at each position, computed here: each text once, and per
+    position which text each path has (-1: no such file), the path its event changed
+    and the file to show when the one on screen is gone."""
+    paths = sorted({path for files in states for path in files})
+    contents: list[str] = []
+    index: dict[str, int] = {}
+    rows = []
+    for files in states:
+        row = []
+        for path in paths:
+            text = files.get(path)
+            if text is None:
+                row.append(-1)
+                continue
+            if text not in index:
+                index[text] = len(contents)
+                contents.append(text)
+            row.append(index[text])
+        rows.append(row)
+    return {
+        "paths": paths,
+        "contents": contents,
+        "states": rows,
+        "changed": [None] + [c.path if c is not None else None for c in changes],
+        "focus": [focus(changes, files, at) for at, files in enumerate(states)],
+    }
 
 
 @dataclass

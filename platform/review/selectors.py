@@ -1,8 +1,9 @@
 """Reads for the review pages: rows of the list, a scorecard with its evidence,
 a replay, a comparison and a score distribution.
 
-The scorecard dict is the rubric engine's `Scorecard.to_dict()`; it is rendered
-as it is, with only the test output (kept in the report) joined back in.
+A scorecard is read once, typed (`grading.models.Scorecard.card`, the rubric engine's
+`rubrics.Scorecard`), with only the test output (kept in the report) joined back in.
+The histogram's geometry is in review/charts.py, an event's wording in review/wording.py.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+import rubrics
 from grading.models import Rating, Scorecard, TestRun
-from grading.score_text import score_text
 from interviews.models import Exercise, Interview, TimelineEvent
 from review import replay
+from review.charts import Distribution, HistogramBin
 from review.models import Decision
+from review.wording import event_summary
 
 REVIEWABLE_STATES = (Interview.State.GRADED, Interview.State.REVIEWED)
 SORTS = {
@@ -49,26 +52,18 @@ class Bar:
         return round(100 * self.score / self.max, 1)
 
 
-def _bars(card: Mapping[str, Any]) -> list[Bar]:
-    return [
-        Bar(
-            id=str(c.get("id", "")),
-            title=str(c.get("title", "")),
-            score=c.get("score"),
-            max=float(c.get("max") or 0),
-            level=c.get("level"),
-        )
-        for c in card.get("criteria", [])
-        if isinstance(c, Mapping)
-    ]
+def _bars(card: rubrics.Scorecard | None) -> list[Bar]:
+    if card is None:
+        return []
+    return [Bar(c.id, c.title, c.score, float(c.max), c.level) for c in card.criteria]
 
 
-def _critical(card: Mapping[str, Any]) -> list[str]:
+def _critical(card: rubrics.Scorecard | None) -> list[str]:
     """The critical faults' plain words, in the card's order (none on cards stored
     before faults were marked critical)."""
-    faults = card.get("critical") or []
-    texts = [str(f.get("text")) for f in faults if isinstance(f, Mapping) and f.get("text")]
-    return list(dict.fromkeys(texts))  # two tests can find the same fault
+    if card is None:
+        return []
+    return list(dict.fromkeys(f.text for f in card.critical if f.text))  # two tests, one fault
 
 
 def _latest_scorecard(interview: Interview) -> Scorecard | None:
@@ -139,12 +134,12 @@ class ReviewFilters:
 
 def review_row(interview: Interview) -> ReviewRow:
     scorecard = _latest_scorecard(interview)
-    card = scorecard.data if scorecard else {}
+    card = scorecard.card if scorecard else None
     return ReviewRow(
         interview=interview,
         scorecard=scorecard,
         overall=scorecard.overall if scorecard else None,
-        complete=bool(card.get("complete")),
+        complete=card.complete if card else False,
         bars=_bars(card),
         interviewers=_interviewer_names(interview),
         date=interview.ended_at or interview.started_at or interview.scheduled_at,
@@ -257,23 +252,52 @@ class ScorecardView:
         return self.scorecard is not None and self.interview.state in REVIEWABLE_STATES
 
 
-def _rubric_criteria(scorecard: Scorecard) -> dict[str, Mapping[str, Any]]:
-    rubric = scorecard.data.get("rubric") or scorecard.rubric or {}
-    return {str(c.get("id")): c for c in rubric.get("criteria", []) if isinstance(c, Mapping)}
-
-
-def _test_outputs(scorecard: Scorecard) -> dict[str, Mapping[str, Any]]:
+def _test_outputs(card: rubrics.Scorecard, run: TestRun) -> dict[str, Mapping[str, Any]]:
     """Each test's full record (with output) by id: the report first, then the run."""
     found: dict[str, Mapping[str, Any]] = {}
-    sources: list[Any] = [
-        (scorecard.data.get("report") or {}).get("tests", []),
-        scorecard.test_run.tests if scorecard.test_run_id else [],
-    ]
-    for tests in sources:
+    for tests in (card.report.get("tests", []), run.tests):
         for test in tests or []:
             if isinstance(test, Mapping) and str(test.get("id")) not in found:
                 found[str(test.get("id"))] = test
     return found
+
+
+def _criterion_view(
+    score: rubrics.CriterionScore,
+    rubric: rubrics.Rubric,
+    outputs: Mapping[str, Mapping[str, Any]],
+    rating: Rating | None,
+) -> CriterionView:
+    try:
+        criterion: rubrics.Criterion | None = rubric.criterion(score.id)
+    except KeyError:  # a criterion the rubric no longer names
+        criterion = None
+    levels = criterion.levels if criterion else {}
+    evidence = [
+        EvidenceView(
+            test_id=e.test_id,
+            title=e.title,
+            outcome=e.outcome,
+            text=e.text,
+            output=str(outputs.get(e.test_id, {}).get("output") or ""),
+            duration=outputs.get(e.test_id, {}).get("duration"),
+        )
+        for e in score.evidence
+    ]
+    bar = Bar(score.id, score.title, score.score, float(score.max), score.level)
+    return CriterionView(
+        id=score.id,
+        title=score.title,
+        description=criterion.description if criterion else "",
+        source=score.source,
+        weight=score.weight,
+        bar=bar,
+        level_text=score.level_text,
+        levels=[LevelView(k, v, score.level == k) for k, v in sorted(levels.items())],
+        evidence=evidence,
+        note=score.note,
+        rating=rating,
+    )
 
 
 def scorecard_view(interview: Interview) -> ScorecardView:
@@ -286,64 +310,29 @@ def scorecard_view(interview: Interview) -> ScorecardView:
         return ScorecardView(
             interview, None, None, None, False, "", "", "", [], [], [], notes, decisions, names
         )
-    card = scorecard.data
-    rubric_criteria = _rubric_criteria(scorecard)
-    outputs = _test_outputs(scorecard)
+    card = scorecard.card
+    rubric = scorecard.rubric_typed
+    outputs = _test_outputs(card, scorecard.test_run)
     ratings = {r.criterion_id: r for r in interview.ratings.select_related("rated_by")}
-    criteria = []
-    for c, bar in zip(card.get("criteria", []), _bars(card), strict=False):
-        rubric_c = rubric_criteria.get(bar.id, {})
-        levels = rubric_c.get("levels") or {}
-        evidence = []
-        for e in c.get("evidence", []):
-            full = outputs.get(str(e.get("test_id")), {})
-            evidence.append(
-                EvidenceView(
-                    test_id=str(e.get("test_id", "")),
-                    title=str(e.get("title", "")),
-                    outcome=str(e.get("outcome", "")),
-                    text=str(e.get("text") or e.get("title", "")),
-                    output=str(full.get("output") or ""),
-                    duration=full.get("duration"),
-                )
-            )
-        criteria.append(
-            CriterionView(
-                id=bar.id,
-                title=bar.title,
-                description=str(rubric_c.get("description", "")),
-                source=str(c.get("source", "")),
-                weight=float(c.get("weight") or 0),
-                bar=bar,
-                level_text=c.get("level_text"),
-                levels=[
-                    LevelView(int(k), str(v), bar.level == int(k))
-                    for k, v in sorted(levels.items(), key=lambda kv: int(kv[0]))
-                ],
-                evidence=evidence,
-                note=str(c.get("note", "")),
-                rating=ratings.get(bar.id),
-            )
-        )
+    criteria = [_criterion_view(c, rubric, outputs, ratings.get(c.id)) for c in card.criteria]
     titles = {c.id: c.title for c in criteria}
-    rubric = card.get("rubric") or scorecard.rubric or {}
     return ScorecardView(
         interview=interview,
         scorecard=scorecard,
         test_run=scorecard.test_run,
         overall=scorecard.overall,
-        complete=bool(card.get("complete")),
-        rubric_id=str(card.get("rubric_id") or rubric.get("id", "")),
-        rubric_title=str(rubric.get("title", "")),
-        rubric_version=scorecard.rubric_version or str(card.get("rubric_version", "")),
+        complete=card.complete,
+        rubric_id=card.rubric_id or rubric.id,
+        rubric_title=rubric.title,
+        rubric_version=scorecard.rubric_version or card.rubric_version,
         criteria=criteria,
-        unrated=[titles.get(cid, cid) for cid in card.get("unrated", [])],
-        unmatched_tests=[str(t) for t in card.get("unmatched_tests", [])],
+        unrated=[titles.get(cid, cid) for cid in card.unrated],
+        unmatched_tests=list(card.unmatched_tests),
         notes=notes,
         decisions=decisions,
         interviewers=names,
         critical=_critical(card),
-        uncapped_overall=card.get("uncapped_overall"),
+        uncapped_overall=card.uncapped_overall,
     )
 
 
@@ -385,6 +374,7 @@ class ReplayView:
     position: int
     files: dict[str, str]
     diff: list[replay.FileDiff]
+    states: list[dict[str, str]]  # the files at every position, 0 to len(events)
     wanted_path: str = ""
 
     @property
@@ -392,11 +382,7 @@ class ReplayView:
         """The file shown: the one asked for, else the one last edited up to this moment."""
         if self.wanted_path in self.files:
             return self.wanted_path
-        # The file the latest file event up to here touched: what the candidate was on.
-        for change in reversed(self.changes[: self.position]):
-            if change is not None and change.path in self.files:
-                return change.path
-        return min(self.files) if self.files else None
+        return replay.focus(self.changes, self.files, self.position)
 
     @property
     def selected_content(self) -> str:
@@ -407,14 +393,8 @@ class ReplayView:
         return sorted(self.files)
 
     def payload(self) -> dict[str, Any]:
-        """What the scrubber script needs to rebuild the files in the browser."""
-        return {
-            "starter": self.starter,
-            "changes": [
-                None if c is None else {"kind": c.kind, "path": c.path, "content": c.content}
-                for c in self.changes
-            ],
-        }
+        """What the scrubber script needs: the files at every position, folded here."""
+        return replay.scrubber_data(self.states, self.changes)
 
 
 def starter_files(exercise: Exercise) -> dict[str, str]:
@@ -431,66 +411,6 @@ def starter_files(exercise: Exercise) -> dict[str, str]:
         return {}
 
 
-def _summary(event: TimelineEvent) -> tuple[str, str, str]:
-    """(summary, detail, path) of an event in plain words."""
-    data = event.data if isinstance(event.data, Mapping) else {}
-    kind = event.kind
-    path = str(data.get("path", "")) if kind in replay.FILE_EVENT_KINDS else ""
-    if kind == "edit":
-        return f"edited {path}", "", path
-    if kind == "file_created":
-        return f"created {path}", "", path
-    if kind == "file_deleted":
-        return f"deleted {path}", "", path
-    if kind == "run":
-        return "ran the visible tests", "", ""
-    if kind == "run_result":
-        summary = data.get("summary") or {}
-        counts = ", ".join(
-            f"{summary[k]} {k}" for k in ("passed", "failed", "error", "skipped") if summary.get(k)
-        )
-        return f"test run {data.get('state', '')}", counts, ""
-    if kind == "submitted":
-        return "submitted for grading", "", ""
-    if kind == "joined":
-        browser = str(data.get("browser") or "")
-        where = f" ({browser})" if browser else ""
-        if data.get("took_over") and data.get("returned"):
-            return f"went back to an earlier browser{where}; the other stopped editing", "", ""
-        if data.get("took_over"):
-            return (
-                f"opened the interview in a second browser{where}; the first stopped editing",
-                "",
-                "",
-            )
-        return f"joined{where}", "", ""
-    if kind == "task_revealed":
-        return f"task revealed: {data.get('title', '')}", "", ""
-    if kind == "message":
-        role = data.get("role") or event.actor or ""
-        return f"message from {role}", str(data.get("text", "")), ""
-    if kind == "note":
-        return "interviewer's note", str(data.get("text", "")), ""
-    if kind == "rating":
-        return (
-            f"rated {data.get('criterion', '')}: {data.get('level', '')}",
-            str(data.get("comment", "")),
-            "",
-        )
-    if kind == "graded":
-        return f"graded: {score_text(data.get('overall'))} / 100", "", ""
-    if kind == "decision":
-        return f"decision: {data.get('outcome', '')}", str(data.get("comment", "")), ""
-    if kind == "fault":
-        told = " (the candidate was told)" if data.get("told_candidate") else ""
-        scenario = str(data.get("scenario") or data.get("name") or "")
-        return f"fault scenario switched{told}", scenario, ""
-    if kind == "live":
-        # The live preview's app: started (again, after a save), crashed, failed, stopped.
-        return f"preview app {data.get('state', '')}", str(data.get("detail", "")), ""
-    return kind.replace("_", " "), "", ""
-
-
 def replay_view(interview: Interview, *, position: int | None = None, path: str = "") -> ReplayView:
     """The timeline with the files at `position` (default: the end) and the final diff."""
     starter = starter_files(interview.exercise)
@@ -498,7 +418,7 @@ def replay_view(interview: Interview, *, position: int | None = None, path: str 
     start = interview.started_at or (events[0].at if events else interview.scheduled_at)
     views, changes = [], []
     for i, event in enumerate(events, start=1):
-        summary, detail, event_path = _summary(event)
+        summary, detail, event_path = event_summary(event)
         views.append(
             ReplayEvent(
                 index=i,
@@ -515,6 +435,7 @@ def replay_view(interview: Interview, *, position: int | None = None, path: str 
         changes.append(replay.file_change(event.kind, event.data or {}))
     end = len(events)
     at = end if position is None else max(0, min(position, end))
+    states = replay.timeline(starter, changes)
     scorecard = interview.scorecards.select_related("test_run__snapshot").first()
     if scorecard is not None:
         final, source = dict(scorecard.test_run.snapshot.files), "the graded submission"
@@ -529,8 +450,9 @@ def replay_view(interview: Interview, *, position: int | None = None, path: str 
         events=views,
         changes=changes,
         position=at,
-        files=replay.files_at(starter, changes, at),
+        files=states[at],
         diff=replay.diff_files(starter, final),
+        states=states,
         wanted_path=path,
     )
 
@@ -579,28 +501,18 @@ def compare_view(ids: Iterable[int]) -> CompareView:
     by_id = {i.pk: i for i in interviews}
     rows = [review_row(by_id[pk]) for pk in wanted if pk in by_id]
     order: dict[str, CompareRow] = {}
-    cards = [r.scorecard.data if r.scorecard else {} for r in rows]
+    cards = [r.scorecard.card if r.scorecard else None for r in rows]
     for card in cards:
-        for c in card.get("criteria", []):
-            cid = str(c.get("id"))
-            if cid not in order:
-                order[cid] = CompareRow(
-                    cid,
-                    str(c.get("title", cid)),
-                    str(c.get("source", "")),
-                    float(c.get("weight") or 0),
-                    [],
-                )
+        for c in card.criteria if card else []:
+            if c.id not in order:
+                order[c.id] = CompareRow(c.id, c.title, c.source, c.weight, [])
     for card in cards:
-        found = {str(c.get("id")): c for c in card.get("criteria", [])}
+        found = {c.id: c for c in card.criteria} if card else {}
         bars = {b.id: b for b in _bars(card)}
         for cid, row in order.items():
-            c = found.get(cid)
-            row.cells.append(
-                None
-                if c is None
-                else CompareCell(bars[cid], c.get("level_text"), str(c.get("note", "")))
-            )
+            got = found.get(cid)
+            cell = None if got is None else CompareCell(bars[cid], got.level_text, got.note)
+            row.cells.append(cell)
     versions = sorted({r.scorecard.rubric_version for r in rows if r.scorecard})
     exercise = rows[0].interview.exercise
     return CompareView(
@@ -613,101 +525,6 @@ def compare_view(ids: Iterable[int]) -> CompareView:
 
 
 # ---------------------------------------------------------------- distribution
-
-
-@dataclass
-class HistogramBin:
-    low: int
-    high: int
-    count: int
-    candidates: list[str]
-
-
-@dataclass
-class Distribution:
-    exercise: Exercise
-    bins: list[HistogramBin]
-    scores: list[tuple[str, float, bool]]  # candidate, overall, highlighted
-    median: float | None
-
-    @property
-    def peak(self) -> int:
-        return max((b.count for b in self.bins), default=0)
-
-    @property
-    def total(self) -> int:
-        return sum(b.count for b in self.bins)
-
-    def chart(self) -> Chart:
-        """Geometry of the histogram as inline SVG draws it (numbers only, nothing to escape)."""
-        peak = max(self.peak, 1)
-        step = CHART_PLOT_WIDTH / len(self.bins)
-        bars = []
-        for i, b in enumerate(self.bins):
-            height = round(CHART_PLOT_HEIGHT * b.count / peak, 1)
-            bars.append(
-                ChartBar(
-                    x=round(CHART_LEFT + i * step + 2, 1),
-                    y=round(CHART_TOP + CHART_PLOT_HEIGHT - height, 1),
-                    width=round(step - 4, 1),
-                    height=height,
-                    label_x=round(CHART_LEFT + i * step + step / 2, 1),
-                    bin=b,
-                )
-            )
-        # One label row per marker, so names of close scores never overlap.
-        marked = sorted((score, name) for name, score, highlighted in self.scores if highlighted)
-        markers = []
-        for row, (score, name) in enumerate(marked):
-            x = round(CHART_LEFT + CHART_PLOT_WIDTH * score / 100, 1)
-            anchor = "end" if score > 70 else "start" if score < 30 else "middle"
-            markers.append(
-                ChartMarker(
-                    x=x, name=name, score=score, label_y=CHART_LABELS_TOP + 13 * row, anchor=anchor
-                )
-            )
-        ticks = [(round(CHART_LEFT + CHART_PLOT_WIDTH * v / 100, 1), v) for v in range(0, 101, 20)]
-        height = int(CHART_LABELS_TOP + 13 * len(markers) + 6)
-        return Chart(bars=bars, markers=markers, ticks=ticks, peak=peak, height=height)
-
-
-CHART_LEFT, CHART_TOP = 36.0, 24.0
-CHART_PLOT_WIDTH, CHART_PLOT_HEIGHT = 440.0, 120.0
-CHART_WIDTH, CHART_HEIGHT = 500, 190
-CHART_LABELS_TOP = CHART_TOP + CHART_PLOT_HEIGHT + 34
-
-
-@dataclass
-class ChartBar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label_x: float
-    bin: HistogramBin
-
-
-@dataclass
-class ChartMarker:
-    x: float
-    name: str
-    score: float
-    label_y: float
-    anchor: str
-
-
-@dataclass
-class Chart:
-    bars: list[ChartBar]
-    markers: list[ChartMarker]
-    ticks: list[tuple[float, int]]
-    peak: int
-    width: int = CHART_WIDTH
-    height: int = CHART_HEIGHT
-    left: float = CHART_LEFT
-    top: float = CHART_TOP
-    baseline: float = CHART_TOP + CHART_PLOT_HEIGHT
-    right: float = CHART_LEFT + CHART_PLOT_WIDTH
 
 
 def score_distribution(exercise: Exercise, *, highlight: Iterable[int] = ()) -> Distribution:

@@ -57,3 +57,18 @@ def test_diff_lists_added_removed_and_changed_files_only():
         ("add", "a = 2"),
     ]
     assert diffs["new.py"].status == "added" and diffs["old.txt"].status == "removed"
+
+
+def test_the_scrubber_gets_the_files_at_every_position_folded_on_the_server():
+    from review.replay import scrubber_data, timeline
+
+    c = changes()
+    data = scrubber_data(timeline(STARTER, c), c)
+    assert len(data["states"]) == len(c) + 1
+    for at, row in enumerate(data["states"]):
+        files = {data["paths"][i]: data["contents"][t] for i, t in enumerate(row) if t >= 0}
+        assert files == files_at(STARTER, c, at)
+    assert data["changed"] == [None, None, "app.py", "new.py", "new.py", "old.txt", None]
+    # The deleted file is gone: the focus is the last file an event touched that is still there.
+    assert data["focus"] == ["app.py", "app.py", "app.py", "new.py", "new.py", "new.py", "new.py"]
+    assert data["contents"].count("a = 2\n") == 1  # each text once
