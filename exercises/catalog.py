@@ -223,7 +223,76 @@ def load(path: Path | str) -> Exercise:
     data = read_toml(path / MANIFEST, name)
     ck = Checker(name)
     ck.unknown(data, {"exercise", "app", "tests", "check", "pm", "tasks", "scenarios"}, "")
+    head = _load_head(ck, data, path)
+    app = _load_app(ck, data)
+    tests = _load_tests(ck, data)
+    starter_max = _load_check(ck, data)
+    pm_intro, pm_wrap = _load_pm(ck, data)
+    tasks = _load_tasks(ck, data)
+    scenarios = load_scenarios(ck, data)
+    _check_pm_script(ck, pm_intro, pm_wrap, tasks)
 
+    for folder in ("starter", "solution", "tests/visible", "tests/hidden"):
+        if not read_tree(path / folder):
+            ck.issue(f"({folder}/)", "is missing or empty", f"a {folder}/ folder with files")
+
+    rubric, rubric_path = _load_rubric(ck, path, head.rubric_ref)
+
+    spec = _load_spec(ck, path, tasks)
+    mutants = _load_mutants(ck, path, rubric)
+    known = {sentence.id for sentence in spec}
+    for m in mutants:
+        for sid in m.spec:
+            if sid not in known:
+                ck.issues.append(
+                    SchemaIssue(
+                        f"{path.name}/mutants/{m.name}/mutant.toml",
+                        "spec",
+                        f"names {sid!r}, which spec.toml does not have",
+                        "ids of spec.toml sentences",
+                    )
+                )
+    if rubric is not None:
+        _cross_check(ck, path, rubric, tasks)
+    ck.raise_if_any()
+    assert rubric is not None
+    return Exercise(
+        slug=head.slug,
+        title=head.title,
+        summary=head.summary.strip(),
+        difficulty=head.difficulty,
+        time_box_minutes=head.time_box_minutes,
+        path=path,
+        app=app,
+        tasks=tasks,
+        pm_intro=pm_intro.strip(),
+        pm_wrap_up=pm_wrap.strip(),
+        rubric=rubric,
+        rubric_path=rubric_path,
+        mutants=mutants,
+        seed=tests.seed,
+        wall_seconds=tests.wall_seconds,
+        workers=tests.workers,
+        starter_max_overall=starter_max,
+        version_hash=exercise_hash(path, rubric_path),
+        scenarios=scenarios,
+        spec=spec,
+    )
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The [exercise] table."""
+
+    slug: str
+    title: str
+    summary: str
+    difficulty: str
+    time_box_minutes: int
+    rubric_ref: str
+
+
+def _load_head(ck: Checker, data: Mapping[str, Any], path: Path) -> _Head:
     head = ck.get(data, "exercise", dict, "exercise", "an [exercise] table", default={})
     ck.unknown(
         head, {"slug", "title", "summary", "difficulty", "time_box_minutes", "rubric"}, "exercise"
@@ -260,7 +329,10 @@ def load(path: Path | str) -> Exercise:
         "a path to a rubric TOML, relative to the exercise folder",
         default="",
     )
+    return _Head(slug, title, summary, difficulty, time_box, rubric_ref)
 
+
+def _load_app(ck: Checker, data: Mapping[str, Any]) -> AppSpec:
     app = ck.get(data, "app", dict, "app", "an [app] table with start = [...]", default={})
     ck.unknown(app, {"start", "health", "start_timeout_seconds", "env"}, "app")
     start = _strings(ck, app, "start", "app.start")
@@ -290,9 +362,19 @@ def load(path: Path | str) -> Exercise:
         required=False,
         default=20,
     )
+    return AppSpec(start, health, float(start_timeout), _app_env(ck, app))
 
-    app_env = _app_env(ck, app)
 
+@dataclass(frozen=True)
+class _Tests:
+    """The [tests] table."""
+
+    seed: int
+    wall_seconds: float
+    workers: int
+
+
+def _load_tests(ck: Checker, data: Mapping[str, Any]) -> _Tests:
     tests = ck.get(data, "tests", dict, "tests", "a [tests] table", required=False, default={})
     ck.unknown(tests, {"seed", "wall_seconds", "workers"}, "tests")
     seed = ck.get(tests, "seed", int, "tests.seed", "an integer", required=False, default=0)
@@ -312,6 +394,11 @@ def load(path: Path | str) -> Exercise:
     )
     if not 1 <= workers <= MAX_WORKERS:
         ck.issue("tests.workers", f"is {workers}", f"an integer, 1 to {MAX_WORKERS}")
+    return _Tests(seed, float(wall), int(workers))
+
+
+def _load_check(ck: Checker, data: Mapping[str, Any]) -> float:
+    """The [check] table: the highest overall the starter may score."""
     check = ck.get(data, "check", dict, "check", "a [check] table", required=False, default={})
     ck.unknown(check, {"starter_max_overall"}, "check")
     starter_max = ck.get(
@@ -323,69 +410,30 @@ def load(path: Path | str) -> Exercise:
         required=False,
         default=60,
     )
+    return float(starter_max)
+
+
+def _load_pm(ck: Checker, data: Mapping[str, Any]) -> tuple[str, str]:
+    """The [pm] table: what the interviewer says first and how they close."""
     pm = ck.get(data, "pm", dict, "pm", "a [pm] table with intro and wrap_up", default={})
     ck.unknown(pm, {"intro", "wrap_up"}, "pm")
-    pm_intro = ck.get(pm, "intro", str, "pm.intro", "what the interviewer says first", default="")
-    pm_wrap = ck.get(
+    intro = ck.get(pm, "intro", str, "pm.intro", "what the interviewer says first", default="")
+    wrap_up = ck.get(
         pm, "wrap_up", str, "pm.wrap_up", "how the interviewer closes", required=False, default=""
     )
+    return intro, wrap_up
 
-    tasks = _load_tasks(ck, data)
-    scenarios = load_scenarios(ck, data)
-    _check_pm_script(ck, pm_intro, pm_wrap, tasks)
 
-    for folder in ("starter", "solution", "tests/visible", "tests/hidden"):
-        if not read_tree(path / folder):
-            ck.issue(f"({folder}/)", "is missing or empty", f"a {folder}/ folder with files")
-
-    rubric: Rubric | None = None
-    rubric_path = (path / rubric_ref).resolve() if rubric_ref else path / "rubric.toml"
-    if rubric_ref:
-        try:
-            rubric = load_rubric(rubric_path, _display(rubric_path, path))
-        except SchemaError as exc:
-            ck.issues.extend(exc.issues)
-
-    spec = _load_spec(ck, path, tasks)
-    mutants = _load_mutants(ck, path, rubric)
-    known = {sentence.id for sentence in spec}
-    for m in mutants:
-        for sid in m.spec:
-            if sid not in known:
-                ck.issues.append(
-                    SchemaIssue(
-                        f"{path.name}/mutants/{m.name}/mutant.toml",
-                        "spec",
-                        f"names {sid!r}, which spec.toml does not have",
-                        "ids of spec.toml sentences",
-                    )
-                )
-    if rubric is not None:
-        _cross_check(ck, path, rubric, tasks)
-    ck.raise_if_any()
-    assert rubric is not None
-    return Exercise(
-        slug=slug,
-        title=title,
-        summary=summary.strip(),
-        difficulty=difficulty,
-        time_box_minutes=time_box,
-        path=path,
-        app=AppSpec(start, health, float(start_timeout), app_env),
-        tasks=tasks,
-        pm_intro=pm_intro.strip(),
-        pm_wrap_up=pm_wrap.strip(),
-        rubric=rubric,
-        rubric_path=rubric_path,
-        mutants=mutants,
-        seed=seed,
-        wall_seconds=float(wall),
-        workers=int(workers),
-        starter_max_overall=float(starter_max),
-        version_hash=exercise_hash(path, rubric_path),
-        scenarios=scenarios,
-        spec=spec,
-    )
+def _load_rubric(ck: Checker, path: Path, ref: str) -> tuple[Rubric | None, Path]:
+    """The rubric file exercise.rubric names (None, with its problems in `ck`, if it is bad)."""
+    rubric_path = (path / ref).resolve() if ref else path / "rubric.toml"
+    if not ref:
+        return None, rubric_path
+    try:
+        return load_rubric(rubric_path, _display(rubric_path, path)), rubric_path
+    except SchemaError as exc:
+        ck.issues.extend(exc.issues)
+        return None, rubric_path
 
 
 def _app_env(ck: Checker, app: Mapping[str, Any]) -> dict[str, str]:
