@@ -9,8 +9,6 @@ most one scorecard.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from faultline.holders import is_local, process_is_gone, this_process
 from grading import engine, progress, queue, selectors
 from grading.models import Rating, Scorecard, Snapshot, TestRun
 from interviews import events
@@ -189,28 +188,9 @@ def grading_retry(*, interview: Interview, requested_by: str) -> TestRun:
     return grading_request(interview=interview, requested_by=requested_by)
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _holder_is_gone(holder: str) -> bool:
-    """A holder on this host whose process has exited (other hosts: see _holder_is_dead)."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _holder_is_dead(holder: str, heartbeat_at: Any) -> bool:
-    host, _, _ = holder.rpartition(":")
-    if host == socket.gethostname():
-        return _holder_is_gone(holder)  # the process that held it is gone: take over now
+    if is_local(holder):
+        return process_is_gone(holder)  # the process that held it is gone: take over now
     # Another host: only a stale heartbeat tells us it died.
     return heartbeat_at is None or timezone.now() - heartbeat_at > timedelta(seconds=LEASE_SECONDS)
 
@@ -222,14 +202,14 @@ def _claim(run_id: int) -> TestRun | None:
         if run.finished:
             return None
         holder = run.result.get("holder")
-        if run.state == TestRun.State.RUNNING and holder and holder != _holder():
+        if run.state == TestRun.State.RUNNING and holder and holder != this_process():
             if not _holder_is_dead(holder, run.heartbeat_at):
                 return None  # a duplicate delivery while the first is still working
         run.state = TestRun.State.RUNNING
         run.attempts += 1
         run.started_at = run.heartbeat_at = timezone.now()
         run.tests = []
-        run.result = {**run.result, "holder": _holder()}
+        run.result = {**run.result, "holder": this_process()}
         run.save(
             update_fields=["state", "attempts", "started_at", "heartbeat_at", "tests", "result"]
         )
@@ -367,7 +347,7 @@ def testrun_sweep(*, orphaned_queued: bool = True) -> list[int]:
             run = TestRun.objects.select_for_update().get(pk=run_id)
             if run.state == TestRun.State.RUNNING:
                 holder = str(run.result.get("holder") or "")
-                if not (selectors.run_is_lost(run) or _holder_is_gone(holder)):
+                if not (selectors.run_is_lost(run) or process_is_gone(holder)):
                     continue
                 if run.attempts > queue.MAX_RETRIES:
                     run.state = TestRun.State.ERROR
