@@ -12,7 +12,7 @@ from interviews import events
 from interviews import services as interview_services
 from interviews.models import Interview, TimelineEvent
 from preview.tokens import Viewer, label_for
-from web import services as web_services
+from web import access as web_access
 
 # App states that go on the timeline (starting and retrying are the log's, not history's).
 RECORDED_STATES = {"running", "crashed", "failed", "gave-up", "stopped"}
@@ -48,10 +48,10 @@ def live_event_record(interview_id: int, event: sandbox_live.LiveEvent) -> None:
 def viewer_interview(viewer: Viewer) -> Interview | None:
     """The live interview `viewer` may preview now, else None (revoked, removed, ended)."""
     if viewer.invite_id is not None:
-        interview = web_services.candidate_interview(viewer.invite_id)
+        interview = web_access.candidate_interview(viewer.invite_id)
     else:
         user = User.objects.filter(pk=viewer.user_id or 0, is_active=True).first()
-        interview = web_services.staff_interview(user or AnonymousUser(), viewer.interview_id)
+        interview = web_access.staff_interview(user or AnonymousUser(), viewer.interview_id)
     if interview is None or interview.pk != viewer.interview_id:
         return None
     return interview if interview.state == Interview.State.LIVE else None

@@ -15,7 +15,7 @@ from interviews.models import Interview, TimelineEvent
 from preview import services
 from preview.manager import Live, PreviewUnavailable, manager
 from preview.tokens import Viewer
-from web import services as web_services
+from web import access as web_access
 
 SESSION_INVITE = "candidate_invite"
 
@@ -86,7 +86,7 @@ def _pane(
 @require_GET
 def room_live(request: HttpRequest) -> HttpResponse:
     invite_id = request.session.get(SESSION_INVITE)
-    interview = web_services.candidate_interview(invite_id)
+    interview = web_access.candidate_interview(invite_id)
     if interview is None:
         return _refused("This preview opens from your invite link.")
     return _pane(request, interview, Viewer(interview.pk, invite_id=invite_id), staff=False)
@@ -95,7 +95,7 @@ def room_live(request: HttpRequest) -> HttpResponse:
 def _staff(request: HttpRequest, interview_id: int) -> Interview | None:
     if not request.user.is_authenticated or not isinstance(request.user, User):
         return None
-    return web_services.staff_interview(request.user, interview_id)
+    return web_access.staff_interview(request.user, interview_id)
 
 
 @require_GET

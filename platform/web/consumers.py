@@ -17,22 +17,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth import get_user_model
 
 from faultline.storable import is_storable
 from grading import services as grading_services
-from grading.progress import run_view, submission_view
-from grading.services import (
-    RateLimited,
-    grading_request,
-    grading_retry,
-    rating_set,
-    visible_run_request,
-)
+from grading.services import RateLimited
 from interviews import services as interview_services
 from interviews.events import group_name
 from interviews.models import IllegalTransition, Interview
-from web import services
+from web import access, selectors, services
+from web import presence as presences
 from web.services import RoomError, StaleEdit
 
 log = logging.getLogger(__name__)
@@ -239,7 +232,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_ABUSE)
 
     async def send_state(self, request: dict[str, Any] | None = None) -> None:
-        state = await database_sync_to_async(services.room_state)(
+        state = await database_sync_to_async(selectors.room_state)(
             self.interview, staff=self.role == "staff"
         )
         await self.reply(request, {"type": "state", "role": self.role, **state})
@@ -285,16 +278,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
         if event.get("kind") in {"started", "ended", "graded"}:
-            view = await database_sync_to_async(_interview_view)(
+            view = await database_sync_to_async(selectors.interview_view_of)(
                 self.interview.pk, staff=self.role == "staff"
             )
             event = {**event, "interview": view}
         return event
-
-
-def _interview_view(interview_id: int, *, staff: bool) -> dict[str, Any]:
-    interview = Interview.objects.select_related("exercise").get(pk=interview_id)
-    return services.interview_view(interview, staff=staff)
 
 
 # What the candidate must never receive, whatever group it reached them by.
@@ -315,7 +303,7 @@ class CandidateConsumer(RoomConsumer):
             return None
         device = session.get("candidate_device") if session is not None else None
         self.device = device if isinstance(device, str) else ""
-        return await database_sync_to_async(services.candidate_interview)(invite_id)
+        return await database_sync_to_async(access.candidate_interview)(invite_id)
 
     async def displaced(self, interview: Interview) -> bool:
         # One browser at a time: the newest join took the interview over.
@@ -344,7 +332,7 @@ class CandidateConsumer(RoomConsumer):
         }
 
     async def joined(self) -> None:
-        presence = await database_sync_to_async(services.connection_open)(
+        presence = await database_sync_to_async(presences.connection_open)(
             interview=self.interview, channel_name=self.channel_name, device=self.device
         )
         self.seen_at = time.monotonic()
@@ -352,7 +340,7 @@ class CandidateConsumer(RoomConsumer):
 
     async def left(self) -> None:
         # Counted, not flagged: closing one of two tabs leaves the candidate online.
-        presence = await database_sync_to_async(services.connection_close)(
+        presence = await database_sync_to_async(presences.connection_close)(
             interview=self.interview, channel_name=self.channel_name
         )
         await self.to_group("staff", {"kind": "candidate_online", **presence})
@@ -360,13 +348,13 @@ class CandidateConsumer(RoomConsumer):
     async def heard(self) -> None:
         if not hasattr(self, "interview"):
             return
-        if time.monotonic() - self.seen_at >= services.SEEN_REFRESH_SECONDS:
+        if time.monotonic() - self.seen_at >= presences.SEEN_REFRESH_SECONDS:
             self.seen_at = time.monotonic()
-            back = await database_sync_to_async(services.connection_seen)(
+            back = await database_sync_to_async(presences.connection_seen)(
                 interview=self.interview, channel_name=self.channel_name, device=self.device
             )
             if back:
-                presence = await database_sync_to_async(services.candidate_presence)(
+                presence = await database_sync_to_async(presences.candidate_presence)(
                     self.interview.pk
                 )
                 await self.to_group("staff", {"kind": "candidate_online", **presence})
@@ -381,7 +369,7 @@ class CandidateConsumer(RoomConsumer):
                 checkpoint=bool(message.get("checkpoint")),
             )
         except StaleEdit as exc:
-            current = services.file_view(exc.current) if exc.current else None
+            current = selectors.file_view(exc.current) if exc.current else None
             await self.reply(
                 message,
                 {"type": "conflict", "path": message.get("path"), "file": current},
@@ -435,7 +423,7 @@ class CandidateConsumer(RoomConsumer):
         await self.to_group("all", {"kind": "file_deleted", "path": path})
 
     async def on_presence(self, message: dict[str, Any]) -> None:
-        presence = await database_sync_to_async(services.presence_set)(
+        presence = await database_sync_to_async(presences.presence_set)(
             interview=self.interview, path=message.get("path"), line=message.get("line")
         )
         await self.to_group("staff", {"kind": "presence", **presence})
@@ -446,7 +434,7 @@ class CandidateConsumer(RoomConsumer):
             await self.refuse("rate_limited", "Wait a few seconds before running again.", message)
             return
         try:
-            run = await database_sync_to_async(_visible_run)(self.interview)
+            run = await database_sync_to_async(services.visible_run_start)(interview=self.interview)
         except RateLimited as exc:
             await self.reply(
                 message, {"type": "error", "code": "rate_limited", "message": str(exc)}
@@ -460,7 +448,7 @@ class CandidateConsumer(RoomConsumer):
                 "rate_limited", "Wait a few seconds before submitting again.", message
             )
             return
-        run = await database_sync_to_async(_submit)(self.interview)
+        run = await database_sync_to_async(services.submission_create)(interview=self.interview)
         await self.reply(message, {"type": "submitted", "run": run})
 
     async def filter_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
@@ -483,32 +471,13 @@ class CandidateConsumer(RoomConsumer):
             return None  # the sender has this text already
         if kind == "task_revealed":
             index = (event.get("data") or {}).get("index")
-            task = await database_sync_to_async(services.task_for_candidate)(
+            task = await database_sync_to_async(selectors.task_for_candidate)(
                 self.interview, index if isinstance(index, int) else -1
             )
             if task is None:
                 return None
             event = {**event, "task": task}
         return await super().filter_event(event)
-
-
-def _visible_run(interview: Interview) -> dict[str, Any]:
-
-    interview.refresh_from_db(fields=["state"])
-    if interview.state != Interview.State.LIVE:
-        raise RoomError("Tests can be run only while the interview is live.")
-    run = visible_run_request(interview=interview, requested_by="candidate")
-    return run_view(run, staff=False)
-
-
-def _submit(interview: Interview) -> dict[str, Any]:
-
-    interview.refresh_from_db(fields=["state"])
-    if interview.state != Interview.State.LIVE:
-        raise RoomError("You can submit only while the interview is live.")
-    run = grading_request(interview=interview, requested_by="candidate")
-    # Code submitted before comes back as the run that graded it: never its state.
-    return submission_view(run)
 
 
 class ConsoleConsumer(RoomConsumer):
@@ -521,7 +490,7 @@ class ConsoleConsumer(RoomConsumer):
         interview_id = self.scope["url_route"]["kwargs"]["interview_id"]
         if user is None or not user.is_authenticated:
             return None
-        return await database_sync_to_async(services.staff_interview)(user, interview_id)
+        return await database_sync_to_async(access.staff_interview)(user, interview_id)
 
     def audiences(self) -> list[str]:
         return ["all", "staff"]
@@ -549,10 +518,10 @@ class ConsoleConsumer(RoomConsumer):
         await self.on_ping(message)
         # Recounted now and then as the console pings: a tab whose server died
         # never says goodbye, and is dropped once it has not been heard from.
-        if time.monotonic() - self.presence_counted_at < services.PRESENCE_RECOUNT_SECONDS:
+        if time.monotonic() - self.presence_counted_at < presences.PRESENCE_RECOUNT_SECONDS:
             return
         self.presence_counted_at = time.monotonic()
-        presence = await database_sync_to_async(services.candidate_presence)(self.interview.pk)
+        presence = await database_sync_to_async(presences.candidate_presence)(self.interview.pk)
         if presence != self.presence_shown:
             self.presence_shown = presence
             await self.send_json(
@@ -581,11 +550,15 @@ class ConsoleConsumer(RoomConsumer):
         await self.reply(message, {"type": "ok"})
 
     async def on_start(self, message: dict[str, Any]) -> None:
-        await database_sync_to_async(_start)(self.interview, self.actor())
+        await database_sync_to_async(interview_services.interview_start)(
+            interview=self.interview, actor=self.actor()
+        )
         await self.reply(message, {"type": "ok"})
 
     async def on_end(self, message: dict[str, Any]) -> None:
-        await database_sync_to_async(_end)(self.interview, self.actor())
+        await database_sync_to_async(grading_services.interview_end)(
+            interview=self.interview, actor=self.actor()
+        )
         await self.reply(message, {"type": "ok"})
 
     async def on_rate(self, message: dict[str, Any]) -> None:
@@ -595,8 +568,12 @@ class ConsoleConsumer(RoomConsumer):
             raise RoomError("Choose a level for the criterion.")
         if not isinstance(comment, str) or len(comment) > services.MAX_NOTE_CHARS:
             raise RoomError("The comment is too long.")
-        await database_sync_to_async(_rate)(
-            self.interview, criterion, level, comment, self.scope["user"].pk
+        await database_sync_to_async(services.rating_record)(
+            interview=self.interview,
+            criterion_id=criterion,
+            level=level,
+            comment=comment,
+            user_id=self.scope["user"].pk,
         )
         await self.reply(message, {"type": "rated", "criterion_id": criterion, "level": level})
 
@@ -604,29 +581,9 @@ class ConsoleConsumer(RoomConsumer):
         if not self.buckets["run"].take():
             await self.refuse("rate_limited", "Wait a few seconds before grading again.", message)
             return
-        run = await database_sync_to_async(_regrade)(self.interview, self.actor())
+        run = await database_sync_to_async(services.grading_again)(
+            interview=self.interview, actor=self.actor()
+        )
         # The run's progress (queued, running, its tests, the scorecard) reaches
         # every console through the staff group, as for any hidden run.
         await self.reply(message, {"type": "regrade_requested", "run": run})
-
-
-def _start(interview: Interview, actor: str) -> None:
-    interview_services.interview_start(interview=interview, actor=actor)
-
-
-def _end(interview: Interview, actor: str) -> None:
-    grading_services.interview_end(interview=interview, actor=actor)
-
-
-def _regrade(interview: Interview, actor: str) -> dict[str, Any]:
-
-    run = grading_retry(interview=interview, requested_by=actor)
-    return run_view(run, staff=True)
-
-
-def _rate(interview: Interview, criterion: str, level: int, comment: str, user_id: int) -> None:
-
-    user = get_user_model().objects.filter(pk=user_id).first()
-    rating_set(
-        interview=interview, criterion_id=criterion, level=level, comment=comment, rated_by=user
-    )

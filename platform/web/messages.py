@@ -31,7 +31,7 @@ class Pong(TypedDict):
 
 
 class State(TypedDict):
-    """The room as this audience may see it (web.services.room_state), with the role."""
+    """The room as this audience may see it (web.selectors.room_state), with the role."""
 
     type: Literal["state"]
     role: Literal["candidate", "staff"]

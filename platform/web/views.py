@@ -5,10 +5,7 @@ Views are thin: parse, check who is asking, call one service, respond.
 
 from __future__ import annotations
 
-import functools
 import secrets
-from collections.abc import Callable
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -20,11 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from grading.selectors import stuck_interviews
 from interviews import services as interview_services
 from interviews.models import Interview
-from web import services
+from web import access, presence, selectors
 from web.forms import ScheduleForm
 
-CONDUCT = "interviews.conduct_interview"
-View = Callable[..., HttpResponse]
 # Raw invite tokens the interviewer issued in this browser session, so "Copy
 # link" keeps working on the dashboard; the database stores only their hashes.
 SESSION_LINKS = "invite_links"
@@ -37,29 +32,9 @@ REVOKED_MESSAGE = (
 )
 
 
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    context = {"status": 403, "title": "You cannot open this page", "message": message}
-    return render(request, "web/error.html", context, status=403)
-
-
-def interviewers_only(message: str) -> Callable[[View], View]:
-    """The view answers only users who may conduct interviews; others see `message` (403)."""
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not (request.user.is_authenticated and request.user.has_perm(CONDUCT)):
-                return _forbidden(request, message)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
 def _member_interview(request: HttpRequest, interview_id: int) -> Interview:
     assert isinstance(request.user, User)
-    interview = services.staff_interview(request.user, interview_id)
+    interview = access.staff_interview(request.user, interview_id)
     if interview is None:
         raise Http404("No interview of yours has this number.")
     return interview
@@ -75,11 +50,11 @@ def home(request: HttpRequest) -> HttpResponse:
         if request.session.get(SESSION_INVITE):
             return redirect("web:room")
         return redirect("login")
-    if request.user.has_perm(CONDUCT):
+    if request.user.has_perm(access.CONDUCT):
         return redirect("web:dashboard")
     if request.user.has_perm("review.review_interview"):
         return redirect("review:list")
-    return _forbidden(request, "Your account has no role yet. Ask an administrator for one.")
+    return access.forbidden(request, "Your account has no role yet. Ask an administrator for one.")
 
 
 def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, object]:
@@ -87,7 +62,7 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
     links = {
         int(k): _invite_url(request, v) for k, v in request.session.get(SESSION_LINKS, {}).items()
     }
-    lists = services.dashboard_lists(request.user)
+    lists = selectors.dashboard_lists(request.user)
     sections = [("Live", "live"), ("Upcoming", "upcoming"), ("Past", "past")]
     return {
         "form": form,
@@ -98,7 +73,7 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
             (
                 title,
                 key,
-                [(i, links.get(i.pk), services.invite_status(i)) for i in lists[key]],
+                [(i, links.get(i.pk), selectors.invite_status(i)) for i in lists[key]],
             )
             for title, key in sections
         ],
@@ -107,7 +82,7 @@ def _dashboard_context(request: HttpRequest, form: ScheduleForm) -> dict[str, ob
 
 @login_required
 @require_GET
-@interviewers_only("Only interviewers can schedule and conduct interviews.")
+@access.interviewers_only("Only interviewers can schedule and conduct interviews.")
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = _dashboard_context(request, ScheduleForm())
     context["issued"] = request.GET.get("issued")
@@ -116,7 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@interviewers_only("Only interviewers can schedule interviews.")
+@access.interviewers_only("Only interviewers can schedule interviews.")
 def schedule(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm(request.POST)
     if not form.is_valid():
@@ -132,7 +107,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         created_by=request.user,
         scheduled_at=form.cleaned_data["scheduled_at"],
         duration_minutes=form.cleaned_data["duration_minutes"],
-        starter_files=services.starter_files(exercise),
+        starter_files=selectors.starter_files(exercise),
     )
     _remember_link(request, interview.pk, token)
     return HttpResponseRedirect(f"{reverse('web:dashboard')}?issued={interview.pk}")
@@ -149,7 +124,7 @@ def _remember_link(request: HttpRequest, interview_id: int, token: str | None) -
 
 @login_required
 @require_POST
-@interviewers_only("Only interviewers can issue invite links.")
+@access.interviewers_only("Only interviewers can issue invite links.")
 def invite_reissue(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _member_interview(request, interview_id)
     token = interview_services.invite_reissue(interview=interview)
@@ -159,7 +134,7 @@ def invite_reissue(request: HttpRequest, interview_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@interviewers_only("Only interviewers can revoke invite links.")
+@access.interviewers_only("Only interviewers can revoke invite links.")
 def invite_revoke(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _member_interview(request, interview_id)
     interview_services.invite_revoke(interview=interview)
@@ -169,7 +144,7 @@ def invite_revoke(request: HttpRequest, interview_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-@interviewers_only("Only interviewers can open the interview console.")
+@access.interviewers_only("Only interviewers can open the interview console.")
 def console(request: HttpRequest, interview_id: int) -> HttpResponse:
     interview = _member_interview(request, interview_id)
     config = {"socket": f"/ws/console/{interview.pk}/", "interview": interview.pk}
@@ -179,7 +154,7 @@ def console(request: HttpRequest, interview_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invite(request: HttpRequest, token: str) -> HttpResponse:
     """The invite link: GET shows a page (link previewers must not use it up), POST joins."""
-    found = services.invite_for_token(token)
+    found = access.invite_for_token(token)
     problem = (
         "This invite link is not valid. Check that you copied all of it."
         if found is None
@@ -207,7 +182,7 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
         interview_services.invite_redeem(
             token=token,
             device=device,
-            browser=services.browser_label(request.headers.get("User-Agent", "")),
+            browser=presence.browser_label(request.headers.get("User-Agent", "")),
         )
     except interview_services.InviteError as exc:
         return render(
@@ -228,8 +203,8 @@ def invite(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def room(request: HttpRequest) -> HttpResponse:
     invite_id = request.session.get(SESSION_INVITE)
-    interview = services.candidate_interview(invite_id)
-    if interview is None and services.invite_was_revoked(invite_id):
+    interview = access.candidate_interview(invite_id)
+    if interview is None and access.invite_was_revoked(invite_id):
         return render(
             request,
             "web/message.html",
@@ -237,7 +212,7 @@ def room(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     if interview is None:
-        return _forbidden(
+        return access.forbidden(
             request,
             "This page opens from your invite link. If your link stopped working, "
             "ask your interviewer for a new one.",
@@ -249,9 +224,9 @@ def room(request: HttpRequest) -> HttpResponse:
 @require_POST
 def room_take_over(request: HttpRequest) -> HttpResponse:
     """ "Use this browser instead": the interview moves back here from the other browser."""
-    interview = services.candidate_interview(request.session.get(SESSION_INVITE))
+    interview = access.candidate_interview(request.session.get(SESSION_INVITE))
     if interview is None:
-        return _forbidden(
+        return access.forbidden(
             request,
             "This page opens from your invite link. If your link stopped working, "
             "ask your interviewer for a new one.",
@@ -261,6 +236,6 @@ def room_take_over(request: HttpRequest) -> HttpResponse:
     interview_services.candidate_join(
         interview=interview,
         device=device,
-        browser=services.browser_label(request.headers.get("User-Agent", "")),
+        browser=presence.browser_label(request.headers.get("User-Agent", "")),
     )
     return redirect("web:room")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+import rubrics
 from interviews import services as interview_services
 from interviews.models import Exercise, Interview
 
@@ -23,17 +24,30 @@ MANIFEST: dict[str, Any] = {
             {"id": "two", "say": "Show it in the UI."},
         ],
     },
-    "rubric": {
-        "criteria": [
-            {"id": "correctness", "title": "Correct", "source": "automated", "levels": {}},
-            {
-                "id": "communication",
-                "title": "Communication",
-                "source": "interviewer",
-                "levels": {"0": "silent", "1": "some", "2": "clear", "3": "excellent"},
-            },
-        ]
-    },
+    # As sync_exercises stores it: the parsed rubric's to_dict().
+    "rubric": rubrics.parse_rubric(
+        {
+            "rubric": {"id": "room-demo", "title": "Room demo", "scale": 3},
+            "criteria": [
+                {
+                    "id": "correctness",
+                    "title": "Correct",
+                    "description": "It works.",
+                    "weight": 1,
+                    "source": "automated",
+                    "levels": {"0": "no", "1": "barely", "2": "mostly", "3": "yes"},
+                },
+                {
+                    "id": "communication",
+                    "title": "Communication",
+                    "description": "Says what they do and why.",
+                    "weight": 1,
+                    "source": "interviewer",
+                    "levels": {"0": "silent", "1": "some", "2": "clear", "3": "excellent"},
+                },
+            ],
+        }
+    ).to_dict(),
 }
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts.roles import INTERVIEWERS, ensure_roles
 from interviews import services
 from interviews.models import CandidateInvite, Exercise
-from web.services import starter_files
+from web.selectors import starter_files
 ensure_roles()
 ivy = User.objects.create_user("ivy", password="%(password)s")
 ivy.groups.add(Group.objects.get(name=INTERVIEWERS))

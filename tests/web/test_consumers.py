@@ -735,8 +735,11 @@ def test_the_candidate_is_not_told_whether_grading_is_stuck(setup: dict[str, Any
 
 
 def test_a_scorer_that_fails_at_the_end_is_shown_to_staff_not_lost(setup: dict[str, Any]) -> None:
-    # room-demo's rubric cannot be scored: End still ends, and the run says why.
+    # A stored rubric the scorer cannot read: End still ends, and the run says why.
     interview = setup["interview"]
+    exercise = interview.exercise
+    exercise.manifest = {**exercise.manifest, "rubric": {"criteria": "not a list"}}
+    exercise.save(update_fields=["manifest"])
     finished = ended_with_errored_grading(interview)
     TestRun.objects.filter(pk=finished.pk).update(state=TestRun.State.PASSED, infra_error="")
     from grading.services import grading_retry

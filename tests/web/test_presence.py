@@ -22,7 +22,7 @@ from interviews.models import Interview
 from tests.requirements import require_postgres, require_redis
 from tests.web.conftest import candidate_client, client_for
 from tests.web.test_consumers import connect, request, run, until
-from web import services
+from web import presence as presences
 from web.models import CandidateConnection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,11 +116,11 @@ def test_tabs_whose_server_died_or_went_quiet_stop_counting(
     personas: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(services, "PRESENCE_RECOUNT_SECONDS", 0)
+    monkeypatch.setattr(presences, "PRESENCE_RECOUNT_SECONDS", 0)
     interview, _ = interview_and_token
     interview_services.interview_start(interview=interview, actor="ivy")
     now = timezone.now()
-    quiet = now - timedelta(seconds=services.CONNECTION_STALE_SECONDS + 1)
+    quiet = now - timedelta(seconds=presences.CONNECTION_STALE_SECONDS + 1)
     here = socket.gethostname()
     # Left behind by a server of this machine that was killed (a restart), and by
     # another machine's server that has not been heard from for too long.
@@ -168,7 +168,7 @@ def test_tabs_whose_server_died_or_went_quiet_stop_counting(
 def test_a_ping_refreshes_the_tab(
     interview_and_token: tuple[Interview, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "SEEN_REFRESH_SECONDS", 0)
+    monkeypatch.setattr(presences, "SEEN_REFRESH_SECONDS", 0)
     interview, token = interview_and_token
     interview_services.interview_start(interview=interview, actor="ivy")
     candidate = candidate_client(token)
@@ -194,4 +194,4 @@ def test_a_ping_refreshes_the_tab(
 async def _presence(interview_id: int) -> dict:
     from channels.db import database_sync_to_async
 
-    return await database_sync_to_async(services.candidate_presence)(interview_id)
+    return await database_sync_to_async(presences.candidate_presence)(interview_id)

@@ -11,7 +11,7 @@ import pytest
 from exercises import catalog
 from interviews.exercise_markdown import markdown_html
 from interviews.models import Exercise
-from web import services
+from web import selectors
 
 LIST_ITEM = re.compile(r"^(\s*)(?:[-*]|\d+\.)\s+")
 
@@ -124,7 +124,7 @@ def test_room_and_console_receive_the_rendered_text(exercise: Exercise) -> None:
     body = "Do:\n\n- one\n  more\n\n<script>x()</script>"
     exercise.manifest = {**exercise.manifest, "tasks": [{**first, "body": body}, *rest]}
     exercise.save()
-    script = services.pm_script(exercise)
+    script = selectors.pm_script(exercise)
     assert script["intro_html"] == "<p>You are the PM.</p>\n"
     assert script["tasks"][0]["script"][1]["items_html"] == ["<p>Look at llm.py</p>\n"]
     view = script["tasks"][0]
