@@ -84,6 +84,7 @@ def _doctor(as_json: bool, require: str | None = None) -> int:
             print(f"{mark} {st.name}{tag}: {st.detail}")
     if require is not None:
         wanted = next(st for st in statuses if st.name == require)
+        sys.stdout.flush()  # the status lines stand before a failure's line, piped too
         problem = None if not wanted.available else _trial_run(require)
         if not wanted.available or problem:
             # Gradings would only fail later, one "infrastructure error" at a time.
