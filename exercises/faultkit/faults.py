@@ -107,6 +107,7 @@ class Step:
     error_after      after n content chunks, an in-band `{"error": {...}}` event; the stream
                      then carries on and ends normally, so only that object tells
     finish_with_last the last text rides in the chunk that carries finish_reason
+    finish_reason    the finish reason the answer reports ("length": cut at max_tokens)
     (n counts content chunks; n >= their number puts the event after the last one.)
     """
 
@@ -121,6 +122,7 @@ class Step:
     malformed_after: int | None = None  # stream: a non-JSON event after n content chunks
     error_after: int | None = None  # stream: an in-band {"error": ...} after n content chunks
     finish_with_last: bool = False  # stream: last text and finish_reason in one chunk
+    finish_reason: str = "stop"  # the answer's finish_reason, streamed or not
     status: int = 200
     retry_after: float | None = None  # seconds, for 429/503
     match: Match | None = None  # None: the next request, whatever it is
@@ -179,6 +181,7 @@ def reply(
     malformed_after: int | None = None,
     error_after: int | None = None,
     finish_with_last: bool = False,
+    finish_reason: str = "stop",
 ) -> Step:
     for name, n in (
         ("stall_after", stall_after),
@@ -200,6 +203,7 @@ def reply(
         malformed_after=malformed_after,
         error_after=error_after,
         finish_with_last=finish_with_last,
+        finish_reason=finish_reason,
     )
 
 

@@ -400,14 +400,18 @@ class _Responder:
             await self._stream(model, text, usage)
             return
         if step.kind == "truncated":
-            whole = json.dumps(_completion_body(self.rec.id, model, text, usage)).encode()
+            whole = json.dumps(
+                _completion_body(self.rec.id, model, text, usage, step.finish_reason)
+            ).encode()
             await self._body(200, [("content-type", "application/json")], whole[: len(whole) // 2])
             return
         self.rec.usage = usage
         await self._body(
             200,
             [("content-type", "application/json")],
-            json.dumps(_completion_body(self.rec.id, model, text, usage)).encode(),
+            json.dumps(
+                _completion_body(self.rec.id, model, text, usage, step.finish_reason)
+            ).encode(),
         )
 
     def _completion(self) -> tuple[str, str, dict[str, int] | None]:
@@ -465,6 +469,7 @@ class _Responder:
         await event(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
         # Text and finish_reason in one chunk (not for a stream cut off in its last chunk).
         joined = step.finish_with_last and step.kind != "truncated"
+        finish = step.finish_reason
         for i, piece in enumerate(pieces):
             if step.stall_after is not None and i >= step.stall_after:
                 if not await self.sleep(HANG_CEILING_SECONDS):
@@ -476,11 +481,11 @@ class _Responder:
                 return
             await faults_due(i)
             last = joined and i == len(pieces) - 1
-            await event(_chunk(cid, model, {"content": piece}, "stop" if last else None))
+            await event(_chunk(cid, model, {"content": piece}, finish if last else None))
             rec.chunks_sent += 1
         await faults_due(len(pieces))
         if step.kind == "truncated":
-            cut = json.dumps(_chunk(cid, model, {}, "stop"))
+            cut = json.dumps(_chunk(cid, model, {}, finish))
             await self.send(
                 {
                     "type": "http.response.body",
@@ -490,7 +495,7 @@ class _Responder:
             )
             return
         if not joined:
-            await event(_chunk(cid, model, {}, "stop"))
+            await event(_chunk(cid, model, {}, finish))
         opts = self.body.get("stream_options") if isinstance(self.body, dict) else None
         if usage is not None and isinstance(opts, dict) and opts.get("include_usage"):
             rec.usage = usage
@@ -530,7 +535,7 @@ def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None) -> d
 
 
 def _completion_body(
-    rid: int, model: str, text: str, usage: dict[str, int] | None
+    rid: int, model: str, text: str, usage: dict[str, int] | None, finish: str = "stop"
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": f"chatcmpl-{rid}",
@@ -538,7 +543,7 @@ def _completion_body(
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
         ],
     }
     if usage is not None:

@@ -340,6 +340,17 @@ def test_stream_with_the_last_text_in_the_finishing_chunk(served):
     assert "usage" in chunks[-1] and events[-1] == "[DONE]"
 
 
+def test_a_scripted_finish_reason_is_what_the_answer_reports(served):
+    events = stream_events(served, reply("cut short", finish_reason="length"))
+    chunks = [json.loads(e) for e in events[:-1]]
+    reasons = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
+    assert [r for r in reasons if r] == ["length"]
+    served.provider.script(reply("cut short", finish_reason="length"))
+    assert post(served).json()["choices"][0]["finish_reason"] == "length"
+    served.provider.script(reply("whole"))
+    assert post(served).json()["choices"][0]["finish_reason"] == "stop"
+
+
 def test_stream_faults_leave_non_streaming_answers_alone(served):
     served.provider.script(
         reply("Hi there.", malformed_after=0, error_after=0, finish_with_last=True)
