@@ -235,6 +235,9 @@ class LiveSession:
         self._stopping = False
         self._stop_reason = "stopped"
         self._generation = 0
+        # Why the last start failed, until the app runs or new files come: the state
+        # says it while the app is retried and once it gave up, not only for the retry's wait.
+        self._failure = ""
         self._status = LiveStatus("starting", 0, "starting the app", time.time())
         self._started = time.monotonic()
         self._terminal: Terminal | None = None
@@ -448,12 +451,14 @@ class LiveSession:
                 if pending is not None:
                     self._files = pending
                     attempt = 0
+                    self._failure = ""
                     want_start = True
                 elif handle is not None and handle.exited.is_set():
                     reason = handle.exit_reason()
                     tail = self.logs.tail(5, self._generation)
                     self._note(f"the app {reason}", self._generation)
-                    self._set("crashed", f"the app {reason}" + _last_lines(tail))
+                    self._failure = f"the app {reason}" + _last_lines(tail)
+                    self._set("crashed", self._failure)
                     handle.kill()
                     handle = None
                     attempt += 1
@@ -466,7 +471,7 @@ class LiveSession:
                     continue
                 if handle is not None:
                     handle.kill()
-                handle = self._start_app()
+                handle = self._start_app(attempt)
                 want_start = False
                 if handle is None:
                     attempt += 1
@@ -499,7 +504,7 @@ class LiveSession:
                 f"the app failed {attempt} times in a row; it starts again when a file is saved"
             )
             self._note(detail, self._generation)
-            self._set("gave-up", detail)
+            self._set("gave-up", f"{detail}. The last time: {self._failure}")
             return False
         delay = delays[attempt - 1]
         self._note(f"retrying in {delay:g} s (attempt {attempt + 1})", self._generation)
@@ -518,12 +523,17 @@ class LiveSession:
                 return False
         return True
 
-    def _start_app(self) -> AppHandle | None:
-        """Start the app and wait for its health check; None when it did not come up."""
+    def _start_app(self, attempt: int = 0) -> AppHandle | None:
+        """Start the app and wait for its health check; None when it did not come up.
+        `attempt`: how many starts of these files failed before this one."""
         with self._cond:
             self._generation += 1
             generation = self._generation
-        self._set("starting", "starting the app")
+        if attempt and self._failure:
+            self._set("starting", f"starting the app again (attempt {attempt + 1}); "
+                                  f"the last time: {self._failure}")  # fmt: skip
+        else:
+            self._set("starting", "starting the app")
         started = time.monotonic()
         handle = self._pair.start_app(
             self._files,
@@ -537,6 +547,7 @@ class LiveSession:
                 took = time.monotonic() - started
                 self._note(f"the app answered {self.spec.health} ({code}) after {took:.2f} s",
                            generation)  # fmt: skip
+                self._failure = ""
                 self._set("running", f"answered {self.spec.health} after {took:.2f} s")
                 return handle
             if handle.exited.is_set():
@@ -554,7 +565,8 @@ class LiveSession:
             handle.kill()
             tail = self.logs.tail(5, generation)
             self._note(f"the app {why}", generation)
-            self._set("failed", f"the app {why}" + _last_lines(tail))
+            self._failure = f"the app {why}" + _last_lines(tail)
+            self._set("failed", self._failure)
             return None
 
 

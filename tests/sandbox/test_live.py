@@ -242,6 +242,8 @@ def test_an_app_that_never_comes_up_is_explained_retried_then_left_down(
     session = start(spec(files, start_timeout=1.5, retry_delays=(0.1,)))  # type: ignore[operator]
     status = session.wait_for(lambda st: st.state in ("gave-up", "stopped"), timeout=60)
     assert (status.state, status.generation) == ("gave-up", 2)
+    # The state still says why, with the last lines of its log, not only that it gave up.
+    assert f"The last time: the app {why}" in status.detail
     notes = [ln.text for ln in session.logs.since() if ln.stream == "faultline"]
     assert f"the app {why}" in notes
     assert "retrying in 0.1 s (attempt 2)" in notes
