@@ -83,3 +83,19 @@ def serving(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's Chromium under Playwright, closed at the end (skips without it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.requirements import require_chromium
+
+    executable = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

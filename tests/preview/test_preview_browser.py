@@ -1,7 +1,10 @@
 """The live preview in a real Chromium against the real server (`manage.py serve`, which
 serves the preview origin on its second port): both sides see the candidate's app, the
-interviewer switches faults and watches the request log, and a hostile index.html can
-reach nothing of the platform."""
+interviewer switches faults and watches the request log, a hostile index.html can
+reach nothing of the platform, every exercise's own page works through the preview,
+and hostile apps (a crash, a hang, the wrong port, a fork bomb) are contained and
+explained. One server serves every test of this module (each start costs seconds):
+each test has its own interview."""
 
 from __future__ import annotations
 
@@ -12,13 +15,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, free_port, manage, serving
-from tests.requirements import require_bwrap, require_chromium
+import sandbox
+from tests.live_server import chromium, free_port, manage, serving
+from tests.requirements import require_bwrap
+from tests.sandbox.conftest import host_processes_with, owned_leftovers
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "preview"
@@ -27,6 +33,15 @@ PASSWORD = "pw-ivy-preview-1"
 SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Each test's interview: its key, and the exercise whose reference solution it starts with.
+INTERVIEWS = {
+    "cancellation": "cancellation",
+    "add-metadata": "add-metadata",
+    "job-state": "job-state",
+    "sync-to-streaming": "sync-to-streaming",
+    "hostile-apps": "cancellation",
+}
 
 SETUP = """
 from django.contrib.auth.models import Group, User
@@ -37,12 +52,13 @@ from interviews.models import Exercise
 ensure_roles()
 u = User.objects.create_user('ivy', password='{password}')
 u.groups.add(Group.objects.get(name=INTERVIEWERS))
-spec = catalog.find('cancellation')
-files = {{p: d.decode() for p, d in spec.solution_files().items()}}
-interview, token = services.interview_create(
-    exercise=Exercise.objects.get(slug='cancellation'), candidate_name='Cara',
-    candidate_email='cara@example.com', interviewers=[u], created_by=u, starter_files=files)
-print('INTERVIEW', interview.pk, token)
+for key, slug in {interviews!r}.items():
+    spec = catalog.find(slug)
+    files = {{p: d.decode() for p, d in spec.solution_files().items()}}
+    interview, token = services.interview_create(
+        exercise=Exercise.objects.get(slug=slug), candidate_name='Cara',
+        candidate_email='cara@example.com', interviewers=[u], created_by=u, starter_files=files)
+    print('INTERVIEW', key, interview.pk, token)
 """
 
 # The candidate's hostile page: it tries the platform's cookies, its console API and
@@ -64,30 +80,84 @@ ws.onclose = () => {{ out.ws = out.ws || "refused"; done(); }};
 </script></body></html>"""
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def start_server(tmp_path: Path, backend: str, interviews: dict[str, str]) -> Iterator[Server]:
+    """`manage.py serve` on `backend` with an interview per entry of `interviews`."""
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    preview_port = free_port()
     env.update(
         FAULTLINE_VAR_DIR=str(tmp_path / "var"),
         DEBUG="1",
-        FAULTLINE_PREVIEW_PORT=str(preview_port),
+        FAULTLINE_PREVIEW_PORT=str(free_port()),
+        FAULTLINE_SANDBOX_BACKEND=backend,
+        # Every test's session may still run when the next starts (they end when idle).
+        FAULTLINE_LIVE_SESSIONS=str(len(interviews)),
     )
     manage(env, "migrate", "--noinput")
     manage(env, "sync_exercises")
+    setup = SETUP.format(password=PASSWORD, interviews=interviews)
     out = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SETUP.format(password=PASSWORD)],
+        [sys.executable, "manage.py", "shell", "-c", setup],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
-    _, interview, token = next(
-        line for line in out.splitlines() if line.startswith("INTERVIEW")
-    ).split()
+    made = [line.split()[1:] for line in out.splitlines() if line.startswith("INTERVIEW")]
+    log = tmp_path / "server.log"
     try:
-        with serving(env, tmp_path / "server.log", attempts=300, stop_seconds=20) as base:
-            yield {"base": base, "interview": int(interview), "link": f"{base}/i/{token}"}
+        with serving(env, log, attempts=300, stop_seconds=20) as base:
+            port = base.rsplit(":", 1)[1]
+            (pid,) = host_processes_with(f"serve\0--port\0{port}\0")
+            yield Server(
+                base,
+                pid,
+                {key: (int(pk), f"{base}/i/{token}") for key, pk, token in made},
+            )
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp_path / "server.log", ARTIFACTS / "server.log")
+        shutil.copy(log, ARTIFACTS / f"server-{backend}.log")
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int  # the web process: it owns the live sessions
+    interviews: dict[str, tuple[int, str]]  # key -> (id, the candidate's invite link)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_bwrap()
+    yield from start_server(tmp_path_factory.mktemp("preview"), "bwrap", INTERVIEWS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
+    with chromium() as launched:
+        yield launched
+
+
+def open_interview(browser: Any, server: Server, key: str) -> tuple[Any, Any]:
+    """The interviewer's console and the candidate's room of interview `key`, started,
+    each with its preview open."""
+    from playwright.sync_api import expect
+
+    interview, link = server.interviews[key]
+    size = {"width": 1440, "height": 900}
+    staff = browser.new_context(viewport=size, base_url=server.base).new_page()
+    staff.goto("/")
+    staff.fill("input[name=username]", "ivy")
+    staff.fill("input[name=password]", PASSWORD)
+    staff.click("button[type=submit]")
+    staff.goto(f"/interviews/{interview}/")
+    cand = browser.new_context(viewport=size).new_page()
+    cand.goto(link)
+    cand.click("[data-testid=join]")
+    staff.click("#start")
+    expect(cand.locator("[data-testid=lobby]")).to_be_hidden()
+    cand.click("[data-testid=preview-toggle]")
+    expect(cand.locator("#preview-drawer")).to_be_visible()
+    staff.click("[data-testid=preview-toggle]")
+    return staff, cand
 
 
 def shot(page: Any, name: str) -> None:
@@ -115,45 +185,15 @@ def save_file(page: Any, path: str, content: str) -> None:
     assert result == "saved", result
 
 
-def test_the_live_preview_in_a_browser(server: dict[str, Any]) -> None:
-    chromium = require_chromium()
-    require_bwrap()
-    from playwright.sync_api import expect, sync_playwright
+def test_the_live_preview_in_a_browser(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
 
-    expect.set_options(timeout=60_000)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            _flow(browser, server, expect)
-        finally:
-            browser.close()
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ARTIFACTS / "candidate-preview.png", SCREENSHOTS / "candidate-preview.png")
-        shutil.copy(ARTIFACTS / "console-preview.png", SCREENSHOTS / "interviewer-preview.png")
+    base, (interview, _) = server.base, server.interviews["cancellation"]
+    staff, cand = open_interview(browser, server, "cancellation")
 
-
-def _flow(browser: Any, server: dict[str, Any], expect: Any) -> None:
-    base, interview = server["base"], server["interview"]
-    size = {"width": 1440, "height": 900}
-    staff = browser.new_context(viewport=size, base_url=base).new_page()
-    staff.goto("/")
-    staff.fill("input[name=username]", "ivy")
-    staff.fill("input[name=password]", PASSWORD)
-    staff.click("button[type=submit]")
-    staff.goto(f"/interviews/{interview}/")
-    cand = browser.new_context(viewport=size).new_page()
-    cand.goto(server["link"])
-    cand.click("[data-testid=join]")
-    staff.click("#start")
-    expect(cand.locator("[data-testid=lobby]")).to_be_hidden()
-
-    # Both sides open the preview: the exercise's own page, served by the candidate's app.
-    cand.click("[data-testid=preview-toggle]")
-    expect(cand.locator("#preview-drawer")).to_be_visible()
+    # Both sides see the preview: the exercise's own page, served by the candidate's app.
     app = cand.frame_locator("[data-testid=preview-frame]")
     expect(app.locator("h1")).to_have_text("Research assistant")
-    staff.click("[data-testid=preview-toggle]")
     expect(staff.frame_locator("[data-testid=preview-frame]").locator("h1")).to_have_text(
         "Research assistant"
     )
@@ -219,3 +259,167 @@ def _flow(browser: Any, server: dict[str, Any], expect: Any) -> None:
     theirs = staff.frame_locator("[data-testid=preview-frame]").locator("#out")
     expect(theirs).not_to_have_text("probing")
     assert json.loads(theirs.text_content() or "{}") == got
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ARTIFACTS / "candidate-preview.png", SCREENSHOTS / "candidate-preview.png")
+        shutil.copy(ARTIFACTS / "console-preview.png", SCREENSHOTS / "interviewer-preview.png")
+
+
+# Records how an answer grows in the page: its text's length at each DOM update.
+WATCH_ANSWER = """() => {
+  window.__lengths = [];
+  const target = document.getElementById("answer");
+  target.replaceChildren();  // the last answer's, so that only the next one shows
+  new MutationObserver(() => window.__lengths.push(target.textContent.length))
+    .observe(target, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def app_frame(page: Any) -> Any:
+    """The preview iframe's frame, once it has loaded the app."""
+    handle = page.locator("[data-testid=preview-frame]").element_handle()
+    frame = handle.content_frame()
+    assert frame is not None
+    return frame
+
+
+@pytest.mark.parametrize("key", ["add-metadata", "job-state", "sync-to-streaming"])
+def test_each_exercise_works_through_the_preview(browser: Any, server: Server, key: str) -> None:
+    from playwright.sync_api import expect
+
+    staff, cand = open_interview(browser, server, key)
+    app = cand.frame_locator("[data-testid=preview-frame]")
+    # The exercise's own page, with what it loads from its own API.
+    expect(app.locator("h1")).to_have_text("Research assistant")
+    if key == "job-state":
+        expect(app.locator("#paper-list input[name=paper]").first).to_be_visible()
+
+    # One question through the provider: answered, and in the interviewer's request log.
+    # A streamed answer arrives chunk by chunk through the proxy: it grows in the page
+    # while it streams (a buffered relay would show it all at once, at the end).
+    frame = app_frame(cand)
+    frame.evaluate(WATCH_ANSWER)
+    app.locator("#question").fill("Does retrieval reduce hallucination?")
+    app.locator("#ask-button").click()
+    expect(app.locator("#answer")).to_contain_text("Based on the papers")
+    expect(app.locator("#answer .sources")).to_be_visible()
+    if key == "sync-to-streaming":
+        grown = sorted({n for n in frame.evaluate("window.__lengths") if n > 0})
+        assert len(grown) >= 3, f"the answer did not grow chunk by chunk: {grown}"
+    staff.click("[data-preview-tab=requests]")
+    log = staff.locator("[data-testid=request-log]")
+    expect(log).to_contain_text("/v1/chat/completions")
+    expect(log).to_contain_text("healthy: answers")
+    expect(log).to_contain_text("streamed" if key == "sync-to-streaming" else "whole")
+
+    # A fault switched live: the next question fails in the app's own words, and the
+    # log says which fault it met (an outage; for the stream, an error mid-answer).
+    scenario, fault = (
+        ("error-mid-stream", "an in-stream error after")
+        if key == "sync-to-streaming"
+        else ("outage", "outage: HTTP 503")
+    )
+    staff.click("[data-preview-tab=faults]")
+    staff.click(f"[data-testid=switchboard] [data-scenario={scenario}]")
+    expect(staff.locator("[data-testid=switchboard] .scenario.active")).to_have_attribute(
+        "data-scenario", scenario
+    )
+    app.locator("#ask-button").click()
+    expect(app.locator("#answer .error")).to_be_visible()
+    staff.click("[data-preview-tab=requests]")
+    expect(log).to_contain_text(fault)
+
+
+def live_runs(server: Server) -> set[str]:
+    """The run ids of the live sessions the web process holds (its cgroups and scratch
+    are named <pid>-<run>-<party>; of its sandboxes, only live sessions have a sidecar)."""
+    names = [Path(p).name.split("-") for p in owned_leftovers("bwrap", server.pid)]
+    return {parts[1] for parts in names if parts[-1] == "sidecar"}
+
+
+# The cancellation exercise's app/main.py made hostile, each with what the candidate
+# is told (in the state line, with the last lines of the app's log).
+MAIN = (REPO / "exercises/cancellation/solution/app/main.py").read_text()
+FUTURE = "from __future__ import annotations\n"
+HEAD, REST = MAIN.split(FUTURE, 1)
+HEAD += FUTURE
+HOSTILE_APPS = [
+    (
+        "a crash at start",
+        HEAD + 'raise RuntimeError("crash-at-start: no settings")\n' + REST,
+        ["exited with status 1 before it answered on /healthz", "crash-at-start: no settings"],
+    ),
+    (
+        "an infinite loop at import",
+        HEAD + 'print("loading the models", flush=True)\nwhile True:\n    pass\n' + REST,
+        ["did not answer on /healthz within 20 s", "loading the models"],
+    ),
+    (
+        "the wrong port",
+        HEAD + "import http.server\n"
+        'print("listening on 127.0.0.1:8001", flush=True)\n'
+        'http.server.HTTPServer(("127.0.0.1", 8001), http.server.BaseHTTPRequestHandler)'
+        ".serve_forever()\n" + REST,
+        ["did not answer on /healthz within 20 s", "listening on 127.0.0.1:8001"],
+    ),
+    (
+        "a fork bomb",
+        HEAD + "import os\n"
+        'print("forking", flush=True)\n'
+        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n" + REST,
+        ["did not answer on /healthz within 20 s", "forking"],
+    ),
+]
+
+
+def test_hostile_apps_are_contained_and_explained_and_leave_nothing(
+    browser: Any, server: Server
+) -> None:
+    from playwright.sync_api import expect
+
+    before = live_runs(server)
+    staff, cand = open_interview(browser, server, "hostile-apps")
+    app = cand.frame_locator("[data-testid=preview-frame]")
+    expect(app.locator("h1")).to_have_text("Research assistant")
+    ours = live_runs(server) - before
+    assert ours, "no sandbox of this interview's live session was found"
+    state = cand.locator("[data-testid=preview-state]")
+    logs = cand.locator("[data-testid=preview-logs]")
+
+    for what, main, told in HOSTILE_APPS:
+        save_file(cand, "app/main.py", main)
+        for words in told:
+            expect(state, what).to_contain_text(words)
+        # The Logs tab has the app's own output and the platform's note of why.
+        cand.click("[data-preview-tab=logs]")
+        expect(logs.locator("li", has_text=told[1]).last, what).to_be_visible()
+        expect(logs.locator("li.faultline", has_text=f"the app {told[0]}").last).to_be_visible()
+        if what == "a crash at start":
+            # Retried with backoff: 1 s, then 2 s.
+            expect(logs).to_contain_text("retrying in 1 s (attempt 2)")
+            expect(logs).to_contain_text("retrying in 2 s (attempt 3)")
+        cand.click("[data-preview-tab=app]")
+        # The interviewer's pane says the same.
+        expect(staff.locator("[data-testid=preview-state]")).to_contain_text(told[1])
+        ours |= live_runs(server) - before
+    shot(cand, "hostile-fork-bomb")
+
+    # The room still works: the candidate saves the fix and the preview serves it.
+    save_file(cand, "app/main.py", MAIN)
+    expect(state).to_contain_text("running: answered /healthz")
+    cand.click("#preview-reload")
+    expect(app.locator("h1")).to_have_text("Research assistant")
+
+    # The interview ends: nothing of its live session is left (processes, cgroups,
+    # scratch), by the housekeeping that notices the interview is over.
+    staff.once("dialog", lambda dialog: dialog.accept())
+    staff.click("#end")
+    expect(staff.locator("[data-testid=preview-state]")).to_contain_text("not-live")
+    bwrap = sandbox.get_backend("bwrap")
+    for run_id in ours:
+        for _ in range(600):
+            left = bwrap.leftovers(run_id)
+            if not left:
+                break
+            time.sleep(0.1)
+        assert left == [], f"run {run_id} left {left}"
