@@ -13,7 +13,7 @@ Each party is started as
 so every process of the party, however it forks, lives in the party's cgroups
 and pid namespace, and dies with it. faultline-launch is compiled from
 sandbox/launcher.c when the runtime is prepared; without a C compiler the same
-steps are done by `sh -c` + nsenter + setpriv, about 2 ms slower per party.
+steps are done by `sh -c` + nsenter + setpriv (two more execs per party).
 """
 
 from __future__ import annotations
@@ -121,6 +121,73 @@ class _Running:
                     os.close(fd)
         self.status_fd = self.pidfd = -1
         self.streams.clear()
+
+
+@dataclass(frozen=True)
+class Party:
+    """What one party of a run is: its command, environment, host uid and mounts."""
+
+    who: str  # "app", "tester", a live session's "sidecar" or "shell"
+    command: list[str]
+    env: dict[str, str]
+    uid: int  # on the host; inside, the app and a shell are APP_UID, the others TESTER_UID
+    binds: list[tuple[Path, str]]  # (host folder, path inside), read-write
+    chdir: str
+    netns_fd: int | None = None  # the run's network namespace; None: a namespace of its own
+    on_line: LineCallback | None = None
+    extra_fds: tuple[int, ...] = ()  # passed to the command as they are (the caller closes them)
+
+    @property
+    def inside_uid(self) -> int:
+        # The candidate's parties are APP_UID inside (the /etc/passwd name "app").
+        return APP_UID if self.who in ("app", "shell") else TESTER_UID
+
+
+class BwrapCommand:
+    """A party's command line and the file descriptors it refers to, owned together (as
+    flatpak's FlatpakBwrap): an fd named in the argv is passed to the child, and the ones
+    handed over are closed here once the child has them, or when it cannot be started."""
+
+    def __init__(self) -> None:
+        self.argv: list[str] = []
+        self._passed: list[int] = []
+        self._owned: list[int] = []
+
+    def add(self, *args: str) -> None:
+        self.argv.extend(args)
+
+    def fd(self, fd: int, *, owned: bool) -> str:
+        """Pass `fd` to the child (its number there is the same); `owned`: close it after.
+        Returns the number, for the argv."""
+        self._passed.append(fd)
+        if owned:
+            self._owned.append(fd)
+        return str(fd)
+
+    def own(self, *fds: int) -> None:
+        """Close these after the start too (the child's ends of its output pipes)."""
+        self._owned.extend(fds)
+
+    def spawn(self, env: dict[str, str], stdout: int, stderr: int) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                pass_fds=self._passed,
+                env=env,
+                cwd="/",
+                start_new_session=True,
+            )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for fd in self._owned:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._owned.clear()
 
 
 def _remove_all(
@@ -291,19 +358,16 @@ class BwrapBackend:
             app_scratch.write_files(app_dir, spec.app.files, app_uid)
 
             if spec.tester is None:
-                app = self._start(
-                    owner,
-                    "app",
-                    spec.app.command,
-                    party_env(spec.app.env),
-                    app_uid,
-                    binds,
-                    APP_DIR,
-                    limits,
-                    None,
-                    spec.on_line,
-                    cleanups,
+                app_party = Party(
+                    who="app",
+                    command=spec.app.command,
+                    env=party_env(spec.app.env),
+                    uid=app_uid,
+                    binds=binds,
+                    chdir=APP_DIR,
+                    on_line=spec.on_line,
                 )
+                app = self._start(owner, app_party, limits, cleanups)
                 running.append(app)
                 return self._single(app, run_id)
 
@@ -315,38 +379,33 @@ class BwrapBackend:
             tester_scratch.write_files(tester_dir, spec.tester.files, TESTER_UID)
             netns_fd = new_loopback_netns()
 
-            app = self._start(
-                owner,
-                "app",
-                spec.app.command,
-                party_env(spec.app.env),
-                app_uid,
-                binds,
-                APP_DIR,
-                limits,
-                netns_fd,
-                None,
-                cleanups,
+            app_party = Party(
+                who="app",
+                command=spec.app.command,
+                env=party_env(spec.app.env),
+                uid=app_uid,
+                binds=binds,
+                chdir=APP_DIR,
+                netns_fd=netns_fd,
             )
+            app = self._start(owner, app_party, limits, cleanups)
             running.append(app)
-            tester = self._start(
-                owner,
-                "tester",
-                spec.tester.command,
-                party_env(spec.tester.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR}),
-                TESTER_UID,
-                [
+            tester_party = Party(
+                who="tester",
+                command=spec.tester.command,
+                env=party_env(spec.tester.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR}),
+                uid=TESTER_UID,
+                binds=[
                     (tester_dir, TESTER_DIR),
                     (tester_scratch.root / "tmp", SANDBOX_TMP),
                     (tester_scratch.root / "shm", SANDBOX_SHM),
                     (report_dir, REPORT_DIR),
                 ],
-                TESTER_DIR,
-                limits,
-                netns_fd,
-                spec.on_line,
-                cleanups,
+                chdir=TESTER_DIR,
+                netns_fd=netns_fd,
+                on_line=spec.on_line,
             )
+            tester = self._start(owner, tester_party, limits, cleanups)
             running.append(tester)
             self._wait(tester, [app])
             if tester.timed_out:
@@ -417,20 +476,16 @@ class BwrapBackend:
         uid = app_host_uid()
         try:
             space, app_dir, binds = self._app_space(owner, limits, cleanups, uid)
-            party = self._start(
-                owner,
-                "app",
-                [WARM_STUB, "--exec-from", str(request_r)],
-                {},
-                uid,
-                binds,
-                APP_DIR,
-                limits,
-                None,
-                None,
-                cleanups,
+            stub = Party(
+                who="app",
+                command=[WARM_STUB, "--exec-from", str(request_r)],
+                env={},
+                uid=uid,
+                binds=binds,
+                chdir=APP_DIR,
                 extra_fds=(request_r,),
             )
+            party = self._start(owner, stub, limits, cleanups)
         except BaseException:
             os.close(request_w)
             _remove_all(cleanups)
@@ -488,120 +543,88 @@ class BwrapBackend:
         cleanups.append(space)
         return space
 
-    def _bwrap_args(
-        self,
-        uid: int,
-        binds: list[tuple[Path, str]],
-        chdir: str,
-        own_netns: bool,
-        stub: bool = False,
-    ) -> list[str]:
+    def _bwrap_args(self, cmd: BwrapCommand, party: Party) -> None:
         runtime = self.config.runtime_dir
-        args = [
+        cmd.add(
             "bwrap",
             # --disable-userns: no nested user namespaces, which would hand the
             # code a fresh set of capabilities to probe the kernel with.
-            "--unshare-user", "--disable-userns", "--uid", str(uid), "--gid", str(uid),
+            "--unshare-user", "--disable-userns",
+            "--uid", str(party.inside_uid), "--gid", str(party.inside_uid),
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox",
             "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr",
-        ]  # fmt: skip
-        if own_netns:
-            args.append("--unshare-net")
+        )  # fmt: skip
+        if party.netns_fd is None:
+            cmd.add("--unshare-net")
         for top in ("bin", "sbin", "lib", "lib32", "lib64"):
             host = Path("/") / top
             if host.is_symlink():
-                args += ["--symlink", os.readlink(host), f"/{top}"]
+                cmd.add("--symlink", os.readlink(host), f"/{top}")
             elif host.is_dir():
-                args += ["--ro-bind", str(host), f"/{top}"]
-        args += ["--ro-bind", str(runtime / "venv"), VENV_DIR]
-        args += ["--ro-bind", str(runtime / "etc"), "/etc"]
-        args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        for source, target in binds:
-            args += ["--bind", str(source), target]
-        if stub and self.launcher is not None:
-            args += ["--ro-bind", str(self.launcher), WARM_STUB]
+                cmd.add("--ro-bind", str(host), f"/{top}")
+        cmd.add("--ro-bind", str(runtime / "venv"), VENV_DIR)
+        cmd.add("--ro-bind", str(runtime / "etc"), "/etc")
+        cmd.add("--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache")
+        cmd.add("--proc", "/proc", "--dev", "/dev")
+        for source, target in party.binds:
+            cmd.add("--bind", str(source), target)
+        if party.extra_fds and self.launcher is not None:
+            cmd.add("--ro-bind", str(self.launcher), WARM_STUB)
         # The root and /dev that bwrap builds are tmpfs the sandbox user owns and
         # no disk limit bounds: make them read-only (scratch space is bound in).
-        args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", chdir]
-        return args
+        cmd.add("--remount-ro", "/dev", "--remount-ro", "/", "--chdir", party.chdir)
+        filter_fd = seccomp.program_fd()
+        if filter_fd is not None:
+            cmd.add("--seccomp", cmd.fd(filter_fd, owned=True))
 
     def _launch_args(
-        self, procs: list[str], cpu: tuple[int, int], netns_fd: int | None, uid: int, label: str
-    ) -> list[str]:
+        self, cmd: BwrapCommand, procs: list[str], cpu: tuple[int, int], party: Party, label: str
+    ) -> None:
         """What runs before bwrap: cgroups, CPU limit, [network namespace], uid drop."""
+        netns = None if party.netns_fd is None else cmd.fd(party.netns_fd, owned=False)
         if self.launcher is not None:
-            argv = [str(self.launcher)]
+            cmd.add(str(self.launcher))
             for procs_file in procs:
-                argv += ["--cgroup", procs_file]
-            argv += ["--cpu", *map(str, cpu), "--nofile", str(OPEN_FILES)]
-            if netns_fd is not None:
-                argv += ["--netns", str(netns_fd)]
-            return [*argv, "--user", str(uid), "--"]
-        argv = ["/bin/sh", "-c", _WRAPPER, f"faultline-{label}", str(len(procs)), *procs]
-        argv += [*map(str, cpu), str(OPEN_FILES)]
-        if netns_fd is not None:
-            argv += ["nsenter", f"--net=/proc/self/fd/{netns_fd}", "--"]
-        return [*argv, "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+                cmd.add("--cgroup", procs_file)
+            cmd.add("--cpu", *map(str, cpu), "--nofile", str(OPEN_FILES))
+            if netns is not None:
+                cmd.add("--netns", netns)
+            cmd.add("--user", str(party.uid), "--")
+            return
+        cmd.add("/bin/sh", "-c", _WRAPPER, f"faultline-{label}", str(len(procs)), *procs)
+        cmd.add(*map(str, cpu), str(OPEN_FILES))
+        if netns is not None:
+            cmd.add("nsenter", f"--net=/proc/self/fd/{netns}", "--")
+        cmd.add("setpriv", f"--reuid={party.uid}", f"--regid={party.uid}", "--clear-groups", "--")
 
-    def _start(
-        self,
-        owner: str,
-        who: str,
-        command: list[str],
-        env: dict[str, str],
-        uid: int,
-        binds: list[tuple[Path, str]],
-        chdir: str,
-        limits: Limits,
-        netns_fd: int | None,
-        on_line: LineCallback | None,
-        cleanups: list[object],
-        extra_fds: tuple[int, ...] = (),
-    ) -> _Running:
-        cgroup = cgroups.PartyCgroup(f"{owner}-{who}", **_cgroup_limits(limits, self.config.cpus))
+    def _start(self, owner: str, party: Party, limits: Limits, cleanups: list[object]) -> _Running:
+        label = f"{owner}-{party.who}"
+        cgroup = cgroups.PartyCgroup(label, **_cgroup_limits(limits, self.config.cpus))
         cleanups.append(cgroup)
-        cpu = cpu_rlimit(limits)
         status_r, status_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        argv = self._launch_args(cgroup.procs_files, cpu, netns_fd, uid, f"{owner}-{who}")
-        pass_fds = [status_w, *extra_fds, *([] if netns_fd is None else [netns_fd])]
-        own_netns = netns_fd is None
-        # `uid` is the party's host uid; inside, the app (and a live session's shell, the
-        # candidate's too) is always APP_UID (its /etc/passwd name).
-        inside_uid = APP_UID if who in ("app", "shell") else TESTER_UID
-        argv += self._bwrap_args(inside_uid, binds, chdir, own_netns, stub=bool(extra_fds))
-        filter_fd = seccomp.program_fd()
-        if filter_fd is not None:
-            argv += ["--seccomp", str(filter_fd)]
-            pass_fds.append(filter_fd)
-        argv += ["--json-status-fd", str(status_w), "--", *command]
-        stdout = CappedOutput(limits.output_bytes, on_line)
-        stderr = CappedOutput(limits.output_bytes)
-        started = time.monotonic()
+        cmd = BwrapCommand()
+        cmd.own(status_w, out_w, err_w)  # the child's ends: closed once it has them
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out_w,
-                stderr=err_w,
-                pass_fds=pass_fds,
-                env=env,
-                cwd="/",
-                start_new_session=True,
-            )
-        except OSError as exc:
-            for fd in (status_r, status_w, out_r, out_w, err_r, err_w):
+            self._launch_args(cmd, cgroup.procs_files, cpu_rlimit(limits), party, label)
+            self._bwrap_args(cmd, party)
+            for fd in party.extra_fds:
+                cmd.fd(fd, owned=False)
+            cmd.add("--json-status-fd", cmd.fd(status_w, owned=False), "--", *party.command)
+            stdout = CappedOutput(limits.output_bytes, party.on_line)
+            stderr = CappedOutput(limits.output_bytes)
+            started = time.monotonic()
+            proc = cmd.spawn(party.env, stdout=out_w, stderr=err_w)
+        except BaseException as exc:
+            cmd.close()
+            for fd in (status_r, out_r, err_r):
                 os.close(fd)
-            raise SandboxError(f"cannot start bwrap: {exc}") from exc
-        finally:
-            if filter_fd is not None:
-                os.close(filter_fd)
-        for fd in (status_w, out_w, err_w):
-            os.close(fd)
+            if isinstance(exc, OSError):
+                raise SandboxError(f"cannot start bwrap: {exc}") from exc
+            raise
         try:
             pidfd = os.pidfd_open(proc.pid)
         except OSError as exc:

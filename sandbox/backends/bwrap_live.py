@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sandbox import scratch
 from sandbox.backends.base import app_host_uid, new_run_id, party_env
+from sandbox.backends.bwrap import Party
 from sandbox.config import APP_DIR, SANDBOX_SHM, SANDBOX_TMP, TESTER_DIR, TESTER_UID
 from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.netns import new_loopback_netns
@@ -144,24 +145,21 @@ class BwrapLivePair:
             space.make_dir("shm", TESTER_UID, 0o1777)
             self.socket_dir: Path = space.make_dir("live", TESTER_UID, 0o700)
             space.write_files(home, spec.sidecar.files, TESTER_UID)
-            party = backend._start(
-                self._owner,
-                "sidecar",
-                bridge_command(spec),
-                party_env(spec.sidecar.env, {"FAULTLINE_LIVE_DIR": LIVE_DIR}),
-                TESTER_UID,
-                [
+            sidecar = Party(
+                who="sidecar",
+                command=bridge_command(spec),
+                env=party_env(spec.sidecar.env, {"FAULTLINE_LIVE_DIR": LIVE_DIR}),
+                uid=TESTER_UID,
+                binds=[
                     (home, TESTER_DIR),
                     (space.root / "tmp", SANDBOX_TMP),
                     (space.root / "shm", SANDBOX_SHM),
                     (self.socket_dir, LIVE_DIR),
                 ],
-                TESTER_DIR,
-                spec.limits,
-                self._netns,
-                None,
-                self._cleanups,
+                chdir=TESTER_DIR,
+                netns_fd=self._netns,
             )
+            party = backend._start(self._owner, sidecar, spec.limits, self._cleanups)
             party.cgroup.set_cpu_weight(LIVE_CPU_SHARES)
         except BaseException:
             self.close()
@@ -218,19 +216,16 @@ class BwrapLivePair:
                 term = space.make_dir("term", self._uid, 0o700)
                 binds.append((term, TERM_DIR))
             space.write_files(app_dir, files, self._uid)
-            party = backend._start(
-                self._owner,
-                who,
-                command,
-                party_env(spec.app.env),
-                self._uid,
-                binds,
-                APP_DIR,
-                spec.limits,
-                self._netns,
-                None,
-                cleanups,
+            candidate = Party(
+                who=who,
+                command=command,
+                env=party_env(spec.app.env),
+                uid=self._uid,
+                binds=binds,
+                chdir=APP_DIR,
+                netns_fd=self._netns,
             )
+            party = backend._start(self._owner, candidate, spec.limits, cleanups)
         except BaseException:
             _remove(cleanups)
             raise
