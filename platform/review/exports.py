@@ -36,7 +36,7 @@ def scorecards_json(rows: list[ReviewRow]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         i = row.interview
-        card = row.scorecard.data if row.scorecard else None
+        card = row.scorecard.card.to_dict() if row.scorecard else None  # with its rubric and report
         out.append(
             {
                 "interview": i.pk,

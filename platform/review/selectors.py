@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 
 import rubrics
 from grading.models import Rating, Scorecard, TestRun
+from interviews.exercises import starter_files as catalog_starter
 from interviews.models import Exercise, Interview, TimelineEvent
 from review import replay
 from review.charts import Distribution, HistogramBin
@@ -402,8 +403,6 @@ def starter_files(exercise: Exercise) -> dict[str, str]:
     from_manifest = exercise.manifest.get("starter_files")
     if isinstance(from_manifest, Mapping) and from_manifest:
         return {str(k): str(v) for k, v in from_manifest.items()}
-    from interviews.exercises import starter_files as catalog_starter
-
     try:
         return catalog_starter(exercise.slug)
     except (KeyError, LookupError, OSError, ValueError):

@@ -196,16 +196,11 @@ def make_graded(exercise: Any, personas: dict[str, Any]) -> Any:
                 rated_by=personas["interviewer"],
             )
         rubric = rubrics.Rubric.from_dict(ex.manifest["rubric"])
-        card = rubrics.score(rubric, report, ratings).to_dict()
-        Scorecard.objects.create(
-            interview=interview,
-            test_run=run,
-            rubric_version=card["rubric_version"],
-            rubric=ex.manifest["rubric"],
-            overall=card["overall"],
-            data=card,
-        )
-        event(46, "graded", actor="faultline", audience="staff", data={"overall": card["overall"]})
+        card = rubrics.score(rubric, report, ratings)
+        scorecard = Scorecard(interview=interview, test_run=run)
+        scorecard.keep(card)  # as the platform stores it: the report stays on the run
+        scorecard.save()
+        event(46, "graded", actor="faultline", audience="staff", data={"overall": card.overall})
         return interview
 
     return make

@@ -467,6 +467,10 @@ def test_json_export_carries_the_whole_scorecard(personas, two):
     assert card["rubric_version"] == weak.scorecards.get().rubric_version
     handling = next(cr for cr in card["criteria"] if cr["id"] == "error-handling")
     assert [e["outcome"] for e in handling["evidence"]] == ["passed", "failed", "failed"]
+    # The rubric and the report it was scored from, though the platform stores each once.
+    assert card["rubric"]["id"] == weak.scorecards.get().rubric["id"]
+    stalled = next(t for t in card["report"]["tests"] if t["id"].endswith("[stall]"))
+    assert stalled["outcome"] == "failed" and "AssertionError" in stalled["output"]
 
 
 # ---------------------------------------------------------------- distribution
