@@ -31,6 +31,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -134,9 +135,12 @@ class DockerBackend:
         self._swept = False
         self._runtime_seen = False
         # The limits of the last single-party run: the next pre-started container gets
-        # them, so that a run like it needs no update call (~20 ms).
+        # them, so that a run like it needs no update call (an engine round trip).
         self._recent = Limits()
         self._teardown = Teardown()
+        # Engine calls made beside a run's own (the tester's container while the app
+        # starts, the report while the app stops, removals); none waits on another.
+        self._threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="faultline-docker")
         # A tmpfs cannot be resized: a pre-started container is of the disk limit
         # it was made with (its kind); memory and pids are set when it is taken.
         self._pool: WarmPool[_Warm] = WarmPool(
@@ -302,7 +306,7 @@ class DockerBackend:
                 running.append(app)
                 app.send(self._request(spec.app, spec.limits, APP_DIR))
             finally:
-                tester_id = tester_made() if tester_made else None
+                tester_id = tester_made.result() if tester_made else None
             if spec.tester is None:
                 self._wait(client, app)
                 return RunResult(
@@ -319,10 +323,10 @@ class DockerBackend:
                 app.timed_out = self._is_running(client, app)
             tester_result = self._finish(client, tester)
             # Stopping the app (a server runs until killed) and reading the report
-            # each take ~45 ms of the engine's time: at once.
+            # each wait on the engine: both at once.
             read_report = self._background(self._report, client, tester.container_id)
             app_result = self._finish(client, app)
-            report, report_error = read_report()
+            report, report_error = read_report.result()
             return RunResult(
                 backend=self.name,
                 app=app_result,
@@ -339,28 +343,9 @@ class DockerBackend:
                 party.close()
             self._teardown.later(lambda: self._remove_all(client, list(created)))
 
-    @staticmethod
-    def _background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
-        """Call fn in a thread; the returned function waits and returns (or raises) its result."""
-        outcome: list[Any] = []
-
-        def call() -> None:
-            try:
-                outcome.append((True, fn(*args, **kwargs)))
-            except BaseException as exc:
-                outcome.append((False, exc))
-
-        thread = threading.Thread(target=call, name="faultline-docker")
-        thread.start()
-
-        def result() -> T:
-            thread.join()
-            ok, value = outcome[0]
-            if not ok:
-                raise value
-            return value
-
-        return result
+    def _background(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Call fn on the backend's threads; the future's result() waits for it."""
+        return self._threads.submit(fn, *args, **kwargs)
 
     @staticmethod
     def _remove(client: docker.DockerClient, cid: str) -> None:
@@ -370,7 +355,7 @@ class DockerBackend:
     def _remove_all(self, client: docker.DockerClient, cids: list[str]) -> None:
         removals = [self._background(self._remove, client, cid) for cid in cids]
         for removed in removals:
-            removed()
+            removed.result()
 
     def _start_tester(
         self,
@@ -553,17 +538,18 @@ class DockerBackend:
             try:
                 if (warm.limits.memory_mb, warm.limits.pids) != (limits.memory_mb, limits.pids):
                     # The engine's own `docker update`: the SDK's wrapper of it lacks pids,
-                    # so through the SDK's private helpers (typed Any for that reason).
-                    api: Any = client.api
-                    response = api._post_json(
-                        api._url("/containers/{0}/update", party.container_id),
-                        data={
+                    # so a plain request on the SDK's HTTP session, to the documented route.
+                    api = client.api
+                    response = api.post(
+                        f"{api.base_url}/v{api.api_version}/containers/{party.container_id}/update",
+                        json={
                             "Memory": limits.memory_mb * 1024 * 1024,
                             "MemorySwap": limits.memory_mb * 1024 * 1024,
                             "PidsLimit": limits.pids,
                         },
+                        timeout=api.timeout,
                     )
-                    api._raise_for_status(response)
+                    response.raise_for_status()
             except (docker.errors.APIError, requests.exceptions.RequestException):
                 return None  # e.g. its memory is above the new limit already
             party.stdout.cap = party.stderr.cap = limits.output_bytes
