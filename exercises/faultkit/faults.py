@@ -108,6 +108,11 @@ class Step:
                      then carries on and ends normally, so only that object tells
     finish_with_last the last text rides in the chunk that carries finish_reason
     finish_reason    the finish reason the answer reports ("length": cut at max_tokens)
+    hold_after       after n content chunks, wait until the test calls `provider.release()`,
+                     then carry on; the held stream sends an empty delta every 0.25 s
+                     (an idle timeout does not fire); a non-streamed reply waits before
+                     its body. A test proves "B was mid-answer when A left"
+                     this way, without betting on how fast the machine is.
     (n counts content chunks; n >= their number puts the event after the last one.)
     """
 
@@ -123,6 +128,7 @@ class Step:
     error_after: int | None = None  # stream: an in-band {"error": ...} after n content chunks
     finish_with_last: bool = False  # stream: last text and finish_reason in one chunk
     finish_reason: str = "stop"  # the answer's finish_reason, streamed or not
+    hold_after: int | None = None  # wait after n content chunks until provider.release()
     status: int = 200
     retry_after: float | None = None  # seconds, for 429/503
     match: Match | None = None  # None: the next request, whatever it is
@@ -182,8 +188,10 @@ def reply(
     error_after: int | None = None,
     finish_with_last: bool = False,
     finish_reason: str = "stop",
+    hold_after: int | None = None,
 ) -> Step:
     for name, n in (
+        ("hold_after", hold_after),
         ("stall_after", stall_after),
         ("break_after", break_after),
         ("malformed_after", malformed_after),
@@ -204,6 +212,7 @@ def reply(
         error_after=error_after,
         finish_with_last=finish_with_last,
         finish_reason=finish_reason,
+        hold_after=hold_after,
     )
 
 

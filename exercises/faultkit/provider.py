@@ -35,6 +35,7 @@ DEFAULT_ANSWER = (
 # A hung request is released after this long even if the client never gives up,
 # so a provider never keeps a test run alive forever.
 HANG_CEILING_SECONDS = 120.0
+HOLD_BEAT_SECONDS = 0.25
 
 
 class _BreakConnection(Exception):
@@ -128,6 +129,7 @@ class FakeProvider:
         self._records: list[RequestRecord] = []
         self._attempts: Counter[str] = Counter()
         self._origin = time.monotonic()
+        self._released = threading.Event()  # lets every `hold_after` step carry on
 
     # -- test-facing API (thread-safe: tests call it from another thread) --
 
@@ -140,6 +142,11 @@ class FakeProvider:
         gets `default` (or the current scenario when `default` is None)."""
         with self._lock:
             self._script = _Script(list(steps), default)
+            self._released.clear()
+
+    def release(self) -> None:
+        """Let every reply held by `hold_after` carry on (until the next script or reset)."""
+        self._released.set()
 
     def reset(self, seed: int | None = None) -> None:
         """Forget the script and the request log; reseed."""
@@ -150,6 +157,7 @@ class FakeProvider:
             self._script = _Script()
             self._records = []
             self._attempts = Counter()
+            self._released.clear()
 
     def set_scenario(self, name: str) -> None:
         if name not in SCENARIOS:
@@ -350,6 +358,23 @@ class _Responder:
         except TimeoutError:
             return False
 
+    async def hold(self, beat: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Wait until the test releases held replies; True when the client hung up first.
+        A held stream stays alive with `beat` (an empty delta) every HOLD_BEAT_SECONDS,
+        so an app's idle timeout never fires because a test held the answer."""
+        deadline = time.monotonic() + HANG_CEILING_SECONDS
+        next_beat = time.monotonic() + HOLD_BEAT_SECONDS
+        while not self.p._released.is_set():
+            if time.monotonic() >= deadline:
+                self.rec.outcome = "released"
+                return True
+            if beat is not None and time.monotonic() >= next_beat:
+                await beat()
+                next_beat = time.monotonic() + HOLD_BEAT_SECONDS
+            if await self.sleep(0.01):
+                return True
+        return False
+
     async def send(self, message: Message) -> None:
         if self.rec.first_byte_at is None:
             self.rec.first_byte_at = self.p.now()
@@ -406,6 +431,8 @@ class _Responder:
             await self._body(200, [("content-type", "application/json")], whole[: len(whole) // 2])
             return
         self.rec.usage = usage
+        if step.hold_after is not None and await self.hold():
+            return
         await self._body(
             200,
             [("content-type", "application/json")],
@@ -466,6 +493,9 @@ class _Responder:
             if _due(step.error_after, i, len(pieces)):
                 await event(_error("fake provider: overloaded mid-stream", "server_error"))
 
+        async def beat() -> None:
+            await event(_chunk(cid, model, {"content": ""}, None))
+
         await event(_chunk(cid, model, {"role": "assistant", "content": ""}, None))
         # Text and finish_reason in one chunk (not for a stream cut off in its last chunk).
         joined = step.finish_with_last and step.kind != "truncated"
@@ -477,12 +507,16 @@ class _Responder:
                 return
             if step.break_after is not None and i >= step.break_after:
                 raise _BreakConnection
+            if _due(step.hold_after, i, len(pieces)) and await self.hold(beat):
+                return
             if i > 0 and await self.sleep(step.per_token.sample(self.rng)):
                 return
             await faults_due(i)
             last = joined and i == len(pieces) - 1
             await event(_chunk(cid, model, {"content": piece}, finish if last else None))
             rec.chunks_sent += 1
+        if _due(step.hold_after, len(pieces), len(pieces)) and await self.hold(beat):
+            return
         await faults_due(len(pieces))
         if step.kind == "truncated":
             cut = json.dumps(_chunk(cid, model, {}, finish))

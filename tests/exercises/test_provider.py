@@ -165,6 +165,45 @@ def test_stream_that_stalls_and_the_client_hangs_up(served):
     assert served.provider.requests[0].outcome == "disconnected"
 
 
+def test_a_held_stream_waits_for_release_then_finishes(served):
+    served.provider.script(reply("a b c d e", hold_after=2))
+    received: list[str] = []
+    with httpx.stream(
+        "POST", f"{served.base_url}/chat/completions", json={**BODY, "stream": True}, timeout=10
+    ) as response:
+        lines = response.iter_lines()
+        while len([x for x in received if x.startswith("data: ")]) < 3:
+            received.append(next(lines))
+        # Held after two chunks: nothing more comes until the test lets it go.
+        assert served.provider.requests[0].chunks_sent == 2
+        assert served.provider.requests[0].outcome == "in-progress"
+        served.provider.release()
+        received.extend(lines)
+    contents = [
+        json.loads(x[6:])["choices"][0]["delta"].get("content")
+        for x in received
+        if x.startswith("data: ") and x != "data: [DONE]"
+    ]
+    assert "".join(c or "" for c in contents) == "a b c d e"
+    assert served.provider.requests[0].outcome == "completed"
+
+
+def test_a_held_reply_that_the_client_leaves_is_disconnected(served):
+    served.provider.script(reply("a b c", hold_after=1), default=reply("later", hold_after=0))
+    url = f"{served.base_url}/chat/completions"
+    with httpx.stream("POST", url, json={**BODY, "stream": True}, timeout=10) as response:
+        lines = response.iter_lines()
+        # The role chunk, the first word, then empty deltas that keep the held stream alive.
+        events = [next(lines) for _ in range(8)]
+    data = [json.loads(x[6:]) for x in events if x.startswith("data: ")]
+    assert [d["choices"][0]["delta"].get("content") for d in data] == ["", "a", "", ""]
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, json=BODY, timeout=0.5)  # a non-streamed reply holds before its body
+    assert served.provider.wait_until(lambda rs: all(r.disconnected_at for r in rs))
+    assert [r.outcome for r in served.provider.requests] == ["disconnected", "disconnected"]
+    assert served.provider.requests[0].chunks_sent == 1
+
+
 def test_stream_that_breaks_off(served):
     served.provider.script(reply("a b c d e", break_after=3))
     with pytest.raises(httpx.RemoteProtocolError):
