@@ -1,27 +1,31 @@
 """Hidden tests: one user's departure or Stop never touches another user's answer."""
 
 import pytest
-from answer_stream import get_answer, settled_status
+from answer_stream import QUESTION, get_answer, settled_status
 from faultkit import hang, reply
 
 OTHER_ANSWER = " ".join(f"other{i}" for i in range(12))
 OTHER_QUESTION = "Is chain-of-thought faithful?"
 HARMS_OTHERS = "Cancels another user's answer"
+STAYER_QUESTION = "Which evaluation would you trust?"
+STAYER_NOTE = "A note for a user who stays."
+STAYER_ANSWER = "Short words for everyone here."
 
 
 def script_other_user(provider):
-    """User B's calls are matched by B's question, whatever order they arrive in;
-    everybody else's hang until cancelled."""
+    """User B's calls are matched by B's question, whatever order they arrive in; B's
+    answer holds after three tokens until the test releases it, so B is mid-answer
+    when the other user leaves however fast the machine is; everybody else's hang."""
     provider.script(
         # B's synthesis is the call that carries B's note.
-        reply(OTHER_ANSWER, per_token=0.1).when(contains="B's note."),
+        reply(OTHER_ANSWER, hold_after=3).when(contains="B's note."),
         reply("B's note.").when(contains=OTHER_QUESTION),
         default=hang(),
     )
 
 
 def start_other_user(provider, open_stream):
-    """User B asks first; their synthesis streams for about 1.2 s."""
+    """User B asks first; their synthesis is under way (and held) before anyone leaves."""
     stream = open_stream(["p4"], question=OTHER_QUESTION)
     stream.until("created")
     # Critical means another user was harmed: an answer that never starts is not that.
@@ -31,6 +35,7 @@ def start_other_user(provider, open_stream):
 
 
 def assert_other_user_finished(app, provider, other):
+    provider.release()
     other.read_to_end()
     assert other.names()[-1:] == ["done"], f"user B's answer did not finish: {other.names()}"
     tokens = "".join(data["text"] for name, data in other.events if name == "token")
@@ -54,6 +59,8 @@ def test_leaving_does_not_touch_other_users(app, provider, open_stream):
     if not provider.wait_until(lambda rs: len(rs) >= 4, timeout=5):
         pytest.skip("the leaver's provider calls never started: judged by other tests")
     leaver.close()
+    # Once the leaver's answer has stopped, whatever the app cancels has been cancelled.
+    settled_status(app, leaver.id)
     assert_other_user_finished(app, provider, other)
 
 
@@ -78,20 +85,30 @@ def test_stop_does_not_touch_other_users(app, provider, open_stream):
 @pytest.mark.spec("many.isolated", "stop.others")
 def test_six_users_three_leave(app, provider, open_stream):
     """with six users at once, exactly the three who close the tab are cancelled"""
-    provider.script(default=reply("Short words for everyone here.", ttft=0.3, per_token=0.1))
-    streams = [open_stream([f"p{i + 1}"]) for i in range(6)]
+    provider.script(
+        # The stayers' answers hold after a word until the leavers are gone, so all six
+        # are under way at once; the leavers' calls hang until cancelled.
+        reply(STAYER_ANSWER, hold_after=1).when(contains=STAYER_NOTE, times=None),
+        reply(STAYER_NOTE).when(contains=STAYER_QUESTION, times=None),
+        default=hang(),
+    )
+    streams = [
+        open_stream([f"p{i + 1}"], question=STAYER_QUESTION if i % 2 else QUESTION)
+        for i in range(6)
+    ]
     for stream in streams:
         stream.until("created")
     leavers, stayers = streams[::2], streams[1::2]
+    provider.wait_until(lambda rs: sum(STAYER_NOTE in str(r.body) for r in rs) >= 3, timeout=5)
     for stream in leavers:
         stream.close()
-    for stream in stayers:
-        stream.read_to_end()
-        assert stream.names()[-1:] == ["done"], f"a user who stayed got {stream.names()}"
     for stream in leavers:
         status = settled_status(app, stream.id)["status"]
         assert status == "cancelled", f"a user who left has an answer stored as {status!r}"
+    provider.release()
     for stream in stayers:
+        stream.read_to_end()
+        assert stream.names()[-1:] == ["done"], f"a user who stayed got {stream.names()}"
         assert get_answer(app, stream.id)["status"] == "complete"
 
 
