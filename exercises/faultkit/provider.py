@@ -371,7 +371,8 @@ class _Responder:
             if beat is not None and time.monotonic() >= next_beat:
                 await beat()
                 next_beat = time.monotonic() + HOLD_BEAT_SECONDS
-            if await self.sleep(0.01):
+            # A 50 ms poll: twenty held streams must not busy the provider's event loop.
+            if await self.sleep(0.05):
                 return True
         return False
 
