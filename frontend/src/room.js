@@ -73,6 +73,8 @@ function handle(msg) {
       break;
     case "saved":
       onSaved(msg);
+      // The preview (preview.js) looks sooner for the app restarted with it.
+      window.dispatchEvent(new CustomEvent("faultline:saved"));
       break;
     case "conflict":
       onConflict(msg);

@@ -27,7 +27,8 @@ from exercises.live import CONTROL_SOCKET, Switchboard, live_spec
 
 log = logging.getLogger(__name__)
 
-# Saves closer together than this restart the app once.
+# A save after a quiet spell restarts the app at once; saves that follow it closer
+# together than this restart it once more, this long after the last of them.
 DEBOUNCE_SECONDS = 0.3
 HOUSEKEEPING_SECONDS = 5.0
 
@@ -43,6 +44,7 @@ class Live:
     switchboard: Switchboard
     last_seen: float = field(default_factory=time.monotonic)
     timer: threading.Timer | None = None
+    last_save: float = 0.0  # time.monotonic() of the last files_changed
 
 
 FilesOf = Callable[[int], dict[str, bytes]]
@@ -130,7 +132,13 @@ class LiveManager:
                 return
             if live.timer is not None:
                 live.timer.cancel()
-            live.timer = threading.Timer(DEBOUNCE_SECONDS, self._restart, args=(live,))
+            now = time.monotonic()
+            # A lone save waits for nothing (the editor already sends it after a pause in
+            # typing); within a burst, one restart after the burst ends (a newer restart
+            # supersedes a start under way, so the first one costs no wait either).
+            wait = DEBOUNCE_SECONDS if now - live.last_save < DEBOUNCE_SECONDS else 0.0
+            live.last_save = now
+            live.timer = threading.Timer(wait, self._restart, args=(live,))
             live.timer.daemon = True
             live.timer.start()
 
