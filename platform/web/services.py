@@ -172,6 +172,12 @@ def workspace_save(
     return SavedFile(path=path, version=version, content=content)
 
 
+def _file_event(interview: Interview, kind: str, path: str) -> None:
+    """A file was created or deleted: the preview restarts the app, the timeline records it."""
+    workspace_changed(interview.pk)
+    events.record(interview, kind, actor="candidate", data={"path": path}, notify=False)
+
+
 def workspace_create(*, interview: Interview, path: Any) -> SavedFile:
     path = _check_writable(check_path(path))
     with transaction.atomic():
@@ -189,14 +195,7 @@ def workspace_create(*, interview: Interview, path: Any) -> SavedFile:
                 "Delete one before creating another."
             )
         f = WorkspaceFile.objects.create(interview=interview, path=path, content="")
-        workspace_changed(interview.pk)
-        events.record(
-            interview,
-            TimelineEvent.Kind.FILE_CREATED,
-            actor="candidate",
-            data={"path": path},
-            notify=False,
-        )
+        _file_event(interview, TimelineEvent.Kind.FILE_CREATED, path)
     return SavedFile(path=f.path, version=f.version, content="")
 
 
@@ -207,14 +206,7 @@ def workspace_delete(*, interview: Interview, path: Any) -> str:
         deleted, _ = interview.files.filter(path=path).delete()
         if not deleted:
             raise RoomError(f"{path} does not exist.")
-        workspace_changed(interview.pk)
-        events.record(
-            interview,
-            TimelineEvent.Kind.FILE_DELETED,
-            actor="candidate",
-            data={"path": path},
-            notify=False,
-        )
+        _file_event(interview, TimelineEvent.Kind.FILE_DELETED, path)
     return path
 
 
