@@ -28,7 +28,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -357,28 +357,6 @@ class BwrapBackend:
             app_scratch, app_dir, binds = self._app_space(owner, limits, cleanups, app_uid)
             app_scratch.write_files(app_dir, spec.app.files, app_uid)
 
-            if spec.tester is None:
-                app_party = Party(
-                    who="app",
-                    command=spec.app.command,
-                    env=party_env(spec.app.env),
-                    uid=app_uid,
-                    binds=binds,
-                    chdir=APP_DIR,
-                    on_line=spec.on_line,
-                )
-                app = self._start(owner, app_party, limits, cleanups)
-                running.append(app)
-                return self._single(app, run_id)
-
-            tester_scratch = self._scratch(owner, "tester", limits, cleanups)
-            tester_dir = tester_scratch.make_dir("tester", TESTER_UID)
-            tester_scratch.make_dir("tmp", TESTER_UID, 0o1777)
-            tester_scratch.make_dir("shm", TESTER_UID, 0o1777)
-            report_dir = tester_scratch.make_dir("report", TESTER_UID, 0o700)
-            tester_scratch.write_files(tester_dir, spec.tester.files, TESTER_UID)
-            netns_fd = new_loopback_netns()
-
             app_party = Party(
                 who="app",
                 command=spec.app.command,
@@ -386,21 +364,27 @@ class BwrapBackend:
                 uid=app_uid,
                 binds=binds,
                 chdir=APP_DIR,
-                netns_fd=netns_fd,
             )
-            app = self._start(owner, app_party, limits, cleanups)
+            if spec.tester is None:
+                app = self._start(owner, replace(app_party, on_line=spec.on_line), limits, cleanups)
+                running.append(app)
+                return self._single(app, run_id)
+
+            tester_scratch, tester_dir, tester_binds = self._tester_space(
+                owner, "tester", limits, cleanups
+            )
+            report_dir = tester_scratch.make_dir("report", TESTER_UID, 0o700)
+            tester_scratch.write_files(tester_dir, spec.tester.files, TESTER_UID)
+            netns_fd = new_loopback_netns()
+
+            app = self._start(owner, replace(app_party, netns_fd=netns_fd), limits, cleanups)
             running.append(app)
             tester_party = Party(
                 who="tester",
                 command=spec.tester.command,
                 env=party_env(spec.tester.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR}),
                 uid=TESTER_UID,
-                binds=[
-                    (tester_dir, TESTER_DIR),
-                    (tester_scratch.root / "tmp", SANDBOX_TMP),
-                    (tester_scratch.root / "shm", SANDBOX_SHM),
-                    (report_dir, REPORT_DIR),
-                ],
+                binds=[*tester_binds, (report_dir, REPORT_DIR)],
                 chdir=TESTER_DIR,
                 netns_fd=netns_fd,
                 on_line=spec.on_line,
@@ -439,16 +423,34 @@ class BwrapBackend:
     def _app_space(
         self, owner: str, limits: Limits, cleanups: list[object], uid: int, who: str = "app"
     ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
+        """Scratch space of a candidate's party: its workspace, /tmp and /dev/shm."""
+        return self._space(owner, who, limits, cleanups, uid, ("workspace", APP_DIR))
+
+    def _tester_space(
+        self, owner: str, who: str, limits: Limits, cleanups: list[object]
+    ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
+        """Scratch space of a TESTER_UID party (the tester, a live session's sidecar)."""
+        return self._space(owner, who, limits, cleanups, TESTER_UID, ("tester", TESTER_DIR))
+
+    def _space(
+        self,
+        owner: str,
+        who: str,
+        limits: Limits,
+        cleanups: list[object],
+        uid: int,
+        home: tuple[str, str],
+    ) -> tuple[scratch.PartyScratch, Path, list[tuple[Path, str]]]:
         space = self._scratch(owner, who, limits, cleanups)
-        app_dir = space.make_dir("workspace", uid)
+        folder = space.make_dir(home[0], uid)
         space.make_dir("tmp", uid, 0o1777)
         space.make_dir("shm", uid, 0o1777)
         binds = [
-            (app_dir, APP_DIR),
+            (folder, home[1]),
             (space.root / "tmp", SANDBOX_TMP),
             (space.root / "shm", SANDBOX_SHM),
         ]
-        return space, app_dir, binds
+        return space, folder, binds
 
     # -- live sessions (sandbox/live.py) ---------------------------------------
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sandbox import scratch
 from sandbox.backends.base import app_host_uid, new_run_id, party_env
 from sandbox.backends.bwrap import Party
-from sandbox.config import APP_DIR, SANDBOX_SHM, SANDBOX_TMP, TESTER_DIR, TESTER_UID
+from sandbox.config import APP_DIR, TESTER_DIR, TESTER_UID
 from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.netns import new_loopback_netns
 from sandbox.spec import Files, SandboxError
@@ -139,10 +139,9 @@ class BwrapLivePair:
         scratch.prepare_base(backend.config.scratch_dir)
         self._netns: int | None = new_loopback_netns()
         try:
-            space = backend._scratch(self._owner, "sidecar", spec.limits, self._cleanups)
-            home = space.make_dir("tester", TESTER_UID)
-            space.make_dir("tmp", TESTER_UID, 0o1777)
-            space.make_dir("shm", TESTER_UID, 0o1777)
+            space, home, binds = backend._tester_space(
+                self._owner, "sidecar", spec.limits, self._cleanups
+            )
             self.socket_dir: Path = space.make_dir("live", TESTER_UID, 0o700)
             space.write_files(home, spec.sidecar.files, TESTER_UID)
             sidecar = Party(
@@ -150,12 +149,7 @@ class BwrapLivePair:
                 command=bridge_command(spec),
                 env=party_env(spec.sidecar.env, {"FAULTLINE_LIVE_DIR": LIVE_DIR}),
                 uid=TESTER_UID,
-                binds=[
-                    (home, TESTER_DIR),
-                    (space.root / "tmp", SANDBOX_TMP),
-                    (space.root / "shm", SANDBOX_SHM),
-                    (self.socket_dir, LIVE_DIR),
-                ],
+                binds=[*binds, (self.socket_dir, LIVE_DIR)],
                 chdir=TESTER_DIR,
                 netns_fd=self._netns,
             )
