@@ -90,7 +90,7 @@ def _floor(run_id: int) -> float | None:
     """App boot + longest test of one graded run, from its stored report."""
     from grading.models import Scorecard
 
-    report = Scorecard.objects.get(test_run_id=run_id).data.get("report") or {}
+    report = Scorecard.objects.select_related("test_run").get(test_run_id=run_id).card.report
     boot = (report.get("summary") or {}).get("app_boot")
     durations = [float(t.get("duration", 0)) for t in report.get("tests", [])]
     return None if boot is None or not durations else float(boot) + max(durations)
