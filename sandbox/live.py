@@ -549,6 +549,9 @@ class LiveSession:
                            generation)  # fmt: skip
                 self._failure = ""
                 self._set("running", f"answered {self.spec.health} after {took:.2f} s")
+                prepare = getattr(self._pair, "prepare_next", None)
+                if prepare is not None:  # a backend that makes the next start ahead
+                    prepare()
                 return handle
             if handle.exited.is_set():
                 why = f"{handle.exit_reason()} before it answered on {self.spec.health}"

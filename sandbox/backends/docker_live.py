@@ -2,7 +2,9 @@
 
 The sidecar's container owns the session's network namespace (network_mode "none":
 a loopback only) and every start of the app is a new container that joins it, so
-the app can be replaced while the fake provider keeps running. The bridge's
+the app can be replaced while the fake provider keeps running; the next app's
+container is made and started while the current one runs (it waits in docker_entry
+for its files and command), so a restart only sends it its run. The bridge's
 directory is a host directory (config.live_dir) bound at /live into the sidecar
 only: the web process reaches the app through a unix socket there, which needs the
 engine on the same host (docs/live.md says how to place it).
@@ -146,6 +148,8 @@ class DockerLivePair:
             backend.config.live_dir, f"{os.getpid()}-{self.run_id}", TESTER_UID
         )
         self._sidecar: _Container | None = None
+        self._spare: _Running | None = None
+        self._refills: list[threading.Thread] = []
         self._shells = 0
         self._term_dirs: list[Path] = []
         try:
@@ -184,6 +188,32 @@ class DockerLivePair:
         reason = self._sidecar.exit_reason() if self._sidecar else "did not start"
         return reason + (f" ({tail})" if tail else "")
 
+    def _app_container(self) -> _Running:
+        """A started app container of the session, waiting in docker_entry for its run."""
+        spec, backend, client = self._spec, self._backend, self._client
+        try:
+            cid = backend._create(
+                client, self.run_id, "app", self._uid, APP_DIR, spec.limits,
+                f"container:{self._sidecar_id}", self._created, cpu_shares=LIVE_CPU_SHARES,
+            )  # fmt: skip
+            return backend._launch(client, cid, spec.limits, None)
+        except _ENGINE_ERRORS as exc:
+            raise SandboxError(f"Docker engine error: {exc}") from exc
+
+    def _refill(self) -> None:
+        # The next start of the app takes this one: creating and starting a container
+        # is a good part of a restart's time on a save, and it needs nothing of the files.
+        try:
+            spare = self._app_container()
+        except SandboxError:
+            return  # the next start makes its own
+        with self._lock:
+            if not self._closed and self._spare is None:
+                self._spare = spare
+                return
+        spare.close()
+        self._backend._remove(self._client, spare.container_id)
+
     def start_app(
         self, files: Files, on_output: Callable[[str, str], None], on_exit: Callable[[], None]
     ) -> _Container:
@@ -191,20 +221,26 @@ class DockerLivePair:
         with self._lock:
             if self._closed:
                 raise SandboxError("the live session is closed")
-            try:
-                cid = backend._create(
-                    client, self.run_id, "app", self._uid, APP_DIR, spec.limits,
-                    f"container:{self._sidecar_id}", self._created, cpu_shares=LIVE_CPU_SHARES,
-                )  # fmt: skip
-                party = backend._launch(client, cid, spec.limits, None)
-            except _ENGINE_ERRORS as exc:
-                raise SandboxError(f"Docker engine error: {exc}") from exc
+            party, self._spare = self._spare, None
+            if party is None:
+                party = self._app_container()
             container = _Container(
                 backend, client, party, spec.limits.memory_mb, on_output, on_exit
             )
             app = Party(list(spec.app.command), files, spec.app.env)
             party.send(backend._request(app, spec.limits, APP_DIR))
-            return container
+        return container
+
+    def prepare_next(self) -> None:
+        """Make the next start's container now (the app runs: making it meanwhile would
+        slow the start it is not for)."""
+        with self._lock:
+            if self._closed or self._spare is not None:
+                return
+            refill = threading.Thread(target=self._refill, name="faultline-live-spare",
+                                      daemon=True)  # fmt: skip
+            self._refills = [t for t in self._refills if t.is_alive()] + [refill]
+        refill.start()
 
     def start_shell(self, files: Files) -> _Shell:
         """The session's terminal: a container beside the app (its uid, limits and
@@ -237,6 +273,11 @@ class DockerLivePair:
             if self._closed:
                 return
             self._closed = True
+            spare, self._spare = self._spare, None
+        for refill in self._refills:  # one under way removes what it made (closed)
+            refill.join()
+        if spare is not None:
+            spare.close()
         if self._sidecar is not None:
             self._sidecar.kill()
         for cid in self._created:

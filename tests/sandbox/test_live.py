@@ -312,7 +312,8 @@ def test_a_live_session_yields_the_cpu_to_gradings(start: object, backend: str) 
         client = docker.from_env()
         found = client.api.containers(filters={"label": f"faultline.run={session.run_id}"})
         shares = [client.api.inspect_container(c["Id"])["HostConfig"]["CpuShares"] for c in found]
-        assert sorted(shares) == [live.LIVE_CPU_SHARES] * 2  # the sidecar and the app
+        # The sidecar, the app and the next start's container made ahead (if made yet).
+        assert len(shares) >= 2 and set(shares) == {live.LIVE_CPU_SHARES}
         return
     from sandbox import cgroups
 
