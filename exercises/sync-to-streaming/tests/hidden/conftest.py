@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,10 @@ from faultkit.pytest_plugin import run_candidate_script
 
 QUESTION = {"question": "Does retrieval reduce hallucination?"}
 STREAM_PATH = "/api/answer/stream"
+# After its last event (done or error) the app closes the stream. The client hangs up on a
+# stream still open this long after it, so an app that never closes costs seconds, not the run.
+CLOSE_GRACE_SECONDS = 3.0
+FINAL_EVENTS = {"done", "error"}
 HARNESS = Path(__file__).parent / "stream_harness.js"
 
 
@@ -123,6 +129,28 @@ def _parse(raw: str) -> Any:
         return None
 
 
+def _hang_up_later(
+    response: httpx.Response, seconds: float, hung_up: threading.Event
+) -> threading.Timer | None:
+    """Shut the response's socket after `seconds` (cancel the timer to keep it)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        return None
+
+    def hang_up() -> None:
+        hung_up.set()
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read; the read then fails
+        except OSError:
+            pass
+
+    timer = threading.Timer(seconds, hang_up)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def stream_answer(
     app_url: str,
     body: dict[str, Any] | None = None,
@@ -135,9 +163,12 @@ def stream_answer(
 
     With `provider`, each event notes how far the provider's latest request had got.
     `on_event` may return False to stop reading early. A read that waits longer than
-    `read_timeout` for the next bytes ends the read with failure="timeout"."""
+    `read_timeout` for the next bytes ends the read with failure="timeout"; a stream still
+    open CLOSE_GRACE_SECONDS after its done or error event is hung up on (not closed)."""
     timeout = httpx.Timeout(read_timeout, connect=5.0)
     result = StreamResult(status=0, content_type="", started=time.monotonic())
+    watchdog: threading.Timer | None = None
+    hung_up = threading.Event()
     with httpx.Client(timeout=timeout) as client:
         try:
             with client.stream("POST", app_url + STREAM_PATH, json=body or QUESTION) as response:
@@ -156,6 +187,8 @@ def stream_answer(
                             event.provider_chunks = latest.chunks_sent
                             event.provider_finished = latest.finished_at is not None
                         result.events.append(event)
+                        if name in FINAL_EVENTS and watchdog is None:
+                            watchdog = _hang_up_later(response, CLOSE_GRACE_SECONDS, hung_up)
                         if on_event is not None and on_event(event) is False:
                             result.failure = "stopped reading"
                             return result
@@ -163,8 +196,15 @@ def stream_answer(
         except httpx.TimeoutException:
             result.failure = f"no bytes from the app for {read_timeout:.0f} s"
         except httpx.HTTPError as exc:
-            result.failure = f"{type(exc).__name__}: {exc}"
+            if hung_up.is_set():
+                result.failure = (
+                    f"still open {CLOSE_GRACE_SECONDS:.0f} s after its {result.names[-1]} event"
+                )
+            else:
+                result.failure = f"{type(exc).__name__}: {exc}"
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             result.ended = time.monotonic()
     return result
 

@@ -28,7 +28,8 @@ def test_speaks_the_specified_event_stream(app_url, provider):
 @pytest.mark.spec("stream.done-meta", "stream.finish")
 def test_done_event_carries_metadata(app_url, provider):
     """ends with a done event carrying the model, the provider's token usage and the sources"""
-    provider.script(reply("Retrieval helps [p3].", model="fake-stream-2025"))
+    # "length", not the usual "stop": the provider's own reason, whatever it says.
+    provider.script(reply("Retrieval helps", model="fake-stream-2025", finish_reason="length"))
     result = stream_answer(app_url, {"question": "anything", "paper_ids": ["p3", "p1"]})
     assert result.names[-1:] == ["done"], result.describe()
     done = result.events[-1].data
@@ -37,7 +38,7 @@ def test_done_event_carries_metadata(app_url, provider):
     meta = done.get("metadata")
     assert isinstance(meta, dict), f"done has no metadata object: {done}"
     assert meta.get("model") == "fake-stream-2025", meta
-    assert meta.get("finish_reason") == "stop", meta
+    assert meta.get("finish_reason") == "length", meta
     sent = provider.requests[-1].usage
     assert sent is not None, (
         "the provider reported no usage: a stream carries usage only when the request asks "
