@@ -9,6 +9,9 @@ import importlib
 import importlib.util
 import shutil
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
@@ -36,6 +39,64 @@ def hidden() -> ModuleType:
 def read_all(hidden: ModuleType, pieces: list[bytes]) -> list[tuple[str, str]]:
     reader = hidden._SSEReader()
     return [event for piece in pieces for event in reader.feed(piece)]
+
+
+class _DoneThenMaybeOpen(BaseHTTPRequestHandler):
+    """POST /api/answer/stream: one done event, then the end of the body, or (with
+    `keep_open`) nothing until the test releases it."""
+
+    protocol_version = "HTTP/1.1"
+    keep_open = False
+    release = threading.Event()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        event = b"event: done\ndata: {}\n\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+        self.wfile.flush()
+        if self.keep_open:
+            self.release.wait(30)
+        try:
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client hung up
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def sse_app() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DoneThenMaybeOpen)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        _DoneThenMaybeOpen.release.set()
+        server.shutdown()
+        server.server_close()
+        _DoneThenMaybeOpen.keep_open = False
+        _DoneThenMaybeOpen.release.clear()
+
+
+@pytest.mark.parametrize("keep_open", [False, True], ids=["closes", "stays-open"])
+def test_a_stream_left_open_after_its_last_event_is_hung_up_on(
+    hidden: ModuleType, sse_app: str, monkeypatch: pytest.MonkeyPatch, keep_open: bool
+) -> None:
+    monkeypatch.setattr(hidden, "CLOSE_GRACE_SECONDS", 0.2)
+    _DoneThenMaybeOpen.keep_open = keep_open
+    # A read timeout far beyond the grace: only the hang-up can end the open stream early.
+    result = hidden.stream_answer(sse_app, read_timeout=60)
+    assert result.names == ["done"]
+    if keep_open:
+        assert not result.closed and "still open" in result.failure, result.failure
+    else:
+        assert result.closed and result.failure == "", result.failure
 
 
 def test_reader_follows_the_sse_rules(hidden: ModuleType) -> None:
