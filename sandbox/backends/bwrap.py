@@ -124,7 +124,7 @@ class _Running:
 
 
 @dataclass(frozen=True)
-class Party:
+class BwrapParty:
     """What one party of a run is: its command, environment, host uid and mounts."""
 
     who: str  # "app", "tester", a live session's "sidecar" or "shell"
@@ -357,7 +357,7 @@ class BwrapBackend:
             app_scratch, app_dir, binds = self._app_space(owner, limits, cleanups, app_uid)
             app_scratch.write_files(app_dir, spec.app.files, app_uid)
 
-            app_party = Party(
+            app_party = BwrapParty(
                 who="app",
                 command=spec.app.command,
                 env=party_env(spec.app.env),
@@ -379,7 +379,7 @@ class BwrapBackend:
 
             app = self._start(owner, replace(app_party, netns_fd=netns_fd), limits, cleanups)
             running.append(app)
-            tester_party = Party(
+            tester_party = BwrapParty(
                 who="tester",
                 command=spec.tester.command,
                 env=party_env(spec.tester.env, {"FAULTLINE_REPORT_DIR": REPORT_DIR}),
@@ -478,7 +478,7 @@ class BwrapBackend:
         uid = app_host_uid()
         try:
             space, app_dir, binds = self._app_space(owner, limits, cleanups, uid)
-            stub = Party(
+            stub = BwrapParty(
                 who="app",
                 command=[WARM_STUB, "--exec-from", str(request_r)],
                 env={},
@@ -545,7 +545,7 @@ class BwrapBackend:
         cleanups.append(space)
         return space
 
-    def _bwrap_args(self, cmd: BwrapCommand, party: Party) -> None:
+    def _bwrap_args(self, cmd: BwrapCommand, party: BwrapParty) -> None:
         runtime = self.config.runtime_dir
         cmd.add(
             "bwrap",
@@ -582,7 +582,12 @@ class BwrapBackend:
             cmd.add("--seccomp", cmd.fd(filter_fd, owned=True))
 
     def _launch_args(
-        self, cmd: BwrapCommand, procs: list[str], cpu: tuple[int, int], party: Party, label: str
+        self,
+        cmd: BwrapCommand,
+        procs: list[str],
+        cpu: tuple[int, int],
+        party: BwrapParty,
+        label: str,
     ) -> None:
         """What runs before bwrap: cgroups, CPU limit, [network namespace], uid drop."""
         netns = None if party.netns_fd is None else cmd.fd(party.netns_fd, owned=False)
@@ -601,7 +606,9 @@ class BwrapBackend:
             cmd.add("nsenter", f"--net=/proc/self/fd/{netns}", "--")
         cmd.add("setpriv", f"--reuid={party.uid}", f"--regid={party.uid}", "--clear-groups", "--")
 
-    def _start(self, owner: str, party: Party, limits: Limits, cleanups: list[object]) -> _Running:
+    def _start(
+        self, owner: str, party: BwrapParty, limits: Limits, cleanups: list[object]
+    ) -> _Running:
         label = f"{owner}-{party.who}"
         cgroup = cgroups.PartyCgroup(label, **_cgroup_limits(limits, self.config.cpus))
         cleanups.append(cgroup)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sandbox import scratch
 from sandbox.backends.base import app_host_uid, new_run_id, party_env
-from sandbox.backends.bwrap import Party
+from sandbox.backends.bwrap import BwrapParty
 from sandbox.config import APP_DIR, TESTER_DIR, TESTER_UID
 from sandbox.live import LIVE_CPU_SHARES, LIVE_DIR, LiveSpec, bridge_command
 from sandbox.netns import new_loopback_netns
@@ -144,7 +144,7 @@ class BwrapLivePair:
             )
             self.socket_dir: Path = space.make_dir("live", TESTER_UID, 0o700)
             space.write_files(home, spec.sidecar.files, TESTER_UID)
-            sidecar = Party(
+            sidecar = BwrapParty(
                 who="sidecar",
                 command=bridge_command(spec),
                 env=party_env(spec.sidecar.env, {"FAULTLINE_LIVE_DIR": LIVE_DIR}),
@@ -210,7 +210,7 @@ class BwrapLivePair:
                 term = space.make_dir("term", self._uid, 0o700)
                 binds.append((term, TERM_DIR))
             space.write_files(app_dir, files, self._uid)
-            candidate = Party(
+            candidate = BwrapParty(
                 who=who,
                 command=command,
                 env=party_env(spec.app.env),
