@@ -28,7 +28,11 @@ const socket = new Socket(cfg.socket, {
 
 function handle(msg) {
   if (msg.type === "state") onState(msg);
-  else if (msg.type === "event") onEvent(msg.event);
+  else if (msg.type === "event") {
+    onEvent(msg.event);
+    // The preview (preview.js) refreshes at once on its app's and faults' events.
+    window.dispatchEvent(new CustomEvent("faultline:event", { detail: msg.event }));
+  }
   else if (msg.type === "error" && msg.code !== "offline") toast(msg.message, "error");
 }
 

@@ -183,13 +183,22 @@ async function poll() {
   timer = setTimeout(poll, nextPoll());
 }
 
+function pollSoon(delay) {
+  if (polling) return; // the poll under way schedules the next
+  clearTimeout(timer);
+  timer = setTimeout(poll, delay);
+}
+
 window.addEventListener("faultline:saved", () => {
   if (savedOver === null) savedOver = seenGeneration;
   saveUntil = Date.now() + AFTER_SAVE_FOR_MS;
-  if (!polling && isOpen()) {
-    clearTimeout(timer);
-    timer = setTimeout(poll, POLL_AFTER_SAVE_MS);
-  }
+  if (isOpen()) pollSoon(POLL_AFTER_SAVE_MS);
+});
+// The room's and the console's sockets carry the app's state changes (a start, a crash)
+// and fault switches as timeline events: look at once instead of at the next poll.
+window.addEventListener("faultline:event", (e) => {
+  const kind = e.detail && e.detail.kind;
+  if (kind === "live" || kind === "fault") pollSoon(0);
 });
 
 toggle.addEventListener("click", () => {

@@ -84,6 +84,8 @@ function handle(msg) {
       break;
     case "event":
       onEvent(msg.event);
+      // The preview (preview.js) refreshes at once on its app's and faults' events.
+      window.dispatchEvent(new CustomEvent("faultline:event", { detail: msg.event }));
       break;
     case "displaced":
       showDisplaced();
