@@ -57,17 +57,21 @@ def test_one_call_per_paper_with_its_text(app, provider):
 
 
 @pytest.mark.criterion("correctness", fails_to=2)
-@pytest.mark.spec("jobs.failed")
+@pytest.mark.spec("jobs.failed", "jobs.finished")
 def test_failed_job_says_why(app, provider):
-    """marks a job failed with an error message when the model call cannot succeed"""
+    """marks a job failed with an error message, and its extraction finished, when the call fails"""
     from faultkit import status as provider_status
 
     provider.script(provider_status(401))
     body = create(app, ["p4"])
-    job = wait_for(app, body["id"])["jobs"][0]
+    done = wait_for(app, body["id"])
+    job = done["jobs"][0]
     assert job.get("state") == "failed", job
     assert isinstance(job.get("error"), str) and job["error"].strip(), job
     assert job.get("result") is None, job
+    assert done.get("state") == "finished", (
+        f"every job is final (one failed), so the extraction is finished: {done.get('state')!r}"
+    )
 
 
 @pytest.mark.criterion("correctness", fails_to=2)
