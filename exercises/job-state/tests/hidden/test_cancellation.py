@@ -36,8 +36,8 @@ def test_cancel_stops_active_and_queued_jobs(app, provider):
     assert provider.wait_until(lambda rs: len(rs) == MAX_ACTIVE, timeout=5), "no job started"
     response = cancel(app, body["id"])
     assert response.status_code == 200, f"cancel answered {response.status_code}"
-    states = {j["paper_id"]: j["state"] for j in response.json()["jobs"]}
-    assert set(states.values()) == {"cancelled"}, f"the cancel response shows {states}"
+    # What the response shows is test_cancel_keeps_finished_results_and_is_idempotent's:
+    # here, whether the work really stops.
     closed = provider.wait_until(lambda rs: all(r.finished_at is not None for r in rs), timeout=1.0)
     assert closed, "the cancelled jobs' model calls were left running: " + ", ".join(
         f"{r.id}:{r.outcome}" for r in provider.requests
@@ -102,6 +102,8 @@ def test_cancel_keeps_finished_results_and_is_idempotent(app, provider):
     first = cancel(app, more["id"])
     second = cancel(app, more["id"])
     assert first.status_code == 200 and second.status_code == 200
+    shown = [j["state"] for j in first.json()["jobs"]]
+    assert shown == ["cancelled", "cancelled"], f"the cancel response shows {shown}"
     assert [j["state"] for j in second.json()["jobs"]] == ["cancelled", "cancelled"]
     assert cancel(app, body["id"]).status_code == 200
     kept = job_for(wait_for(app, body["id"]), "p1")

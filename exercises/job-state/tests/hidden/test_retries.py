@@ -31,13 +31,32 @@ def test_retries_rate_limit_after_retry_after(app, provider):
 @pytest.mark.criterion("timeouts-and-retries", fails_to=0)
 @pytest.mark.spec("retries.which")
 def test_retries_unavailable(app, provider):
-    """retries 503 and 500 until the provider answers"""
-    provider.script(status(503), status(500), reply("third time lucky"))
+    """retries 503 until the provider answers"""
+    provider.script(status(503), status(503), reply("third time lucky"))
     body = create(app, ["p2"])
     job = wait_for(app, body["id"])["jobs"][0]
     assert job["state"] == "completed", job
     assert job["result"] == "third time lucky"
     assert len(calls_for(provider, "p2")) == 3
+
+
+# A job that retries 503 but not one of these has one slip, not no retries at all.
+@pytest.mark.criterion("timeouts-and-retries", fails_to=2)
+@pytest.mark.spec("retries.which")
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(c, marks=pytest.mark.title(f"retries a {c} as it retries a 503"))
+        for c in (500, 502, 504)
+    ],
+)
+def test_retries_every_transient_status(app, provider, code):
+    """retries a 500, 502 or 504 as it retries a 503"""
+    provider.script(status(code), reply("on the retry"))
+    body = create(app, ["p6"])
+    job = wait_for(app, body["id"])["jobs"][0]
+    assert job["state"] == "completed", f"a {code}, then an answer, should complete: {job}"
+    assert job["result"] == "on the retry"
 
 
 @pytest.mark.criterion("timeouts-and-retries", fails_to=0)
