@@ -66,13 +66,26 @@ def test_finished_answer_is_not_labelled_stopped(js):
 
 @pytest.mark.critical("Renders text from the server as HTML (script injection)")
 @pytest.mark.spec("button.untrusted")
-def test_server_text_is_never_html(js):
+@pytest.mark.parametrize(
+    "stopped",
+    [
+        pytest.param(False, id="streaming"),
+        pytest.param(
+            True,
+            id="stopped",
+            marks=pytest.mark.title("escapes a stopped answer's text (no HTML injection)"),
+        ),
+    ],
+)
+def test_server_text_is_never_html(js, stopped):
     """escapes notes and answer text from the server (no HTML injection)"""
     events = [
         {"event": "created", "data": {"id": "a1"}},
         {"event": "note", "data": {"paper_id": HOSTILE, "text": HOSTILE}},
         {"event": "token", "data": {"text": HOSTILE}},
     ]
+    if stopped:
+        events.append({"event": "cancelled", "data": {"id": "a1"}})
     page = js("static/app.js")
     state = START
 
