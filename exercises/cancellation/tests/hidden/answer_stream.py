@@ -96,6 +96,17 @@ class AnswerStream:
             self._client.close()
 
 
+def wait_for_note_calls(provider: Any, papers: int) -> None:
+    """Wait until the app calls the provider once per paper, all at once; skip when it
+    never does: reading the papers one at a time is the parallel test's failure, and this
+    test's verdict would claim what it never saw."""
+    if not provider.wait_until(lambda rs: len(rs) >= papers, timeout=5):
+        pytest.skip(
+            f"{len(provider.requests)} of {papers} note calls started at once: "
+            "judged by the parallel-reading test"
+        )
+
+
 def wait_for(
     probe: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.05
 ) -> T:

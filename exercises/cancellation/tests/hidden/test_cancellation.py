@@ -6,6 +6,7 @@ from answer_stream import (
     NOTE,
     assert_tasks_back_to,
     settled_task_count,
+    wait_for_note_calls,
 )
 from faultkit import hang, reply
 
@@ -39,9 +40,7 @@ def test_leaving_cancels_every_note_call(provider, open_stream):
     provider.script(default=hang())
     stream = open_stream(["p1", "p2", "p3"])
     stream.until("created")
-    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5), (
-        f"expected one provider call per paper, saw {len(provider.requests)}"
-    )
+    wait_for_note_calls(provider, 3)
     since = provider.now()
     stream.close()
     assert_all_cancelled(provider, since, "the tab closed")
@@ -69,7 +68,7 @@ def test_leaving_leaves_no_task_running(app, provider, open_stream):
     provider.script(default=hang())
     stream = open_stream(["p1", "p2", "p3"])
     stream.until("created")
-    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5)
+    wait_for_note_calls(provider, 3)
     stream.close()
     assert_tasks_back_to(app, baseline, "after the tab closed")
 
@@ -95,7 +94,7 @@ def test_stop_cancels_every_provider_call(app, provider, open_stream):
     provider.script(default=hang())
     stream = open_stream(["p1", "p2", "p3"])
     answer_id = stream.until("created")["id"]
-    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5)
+    wait_for_note_calls(provider, 3)
     since = provider.now()
     response = app.post(f"/api/answers/{answer_id}/cancel")
     assert response.status_code == 200, f"cancel answered {response.status_code}: {response.text}"
@@ -133,7 +132,7 @@ def test_stop_leaves_no_task_running(app, provider, open_stream):
     provider.script(default=hang())
     stream = open_stream(["p1", "p2", "p3"])
     answer_id = stream.until("created")["id"]
-    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5)
+    wait_for_note_calls(provider, 3)
     response = app.post(f"/api/answers/{answer_id}/cancel")
     assert response.status_code == 200, f"cancel answered {response.status_code}: {response.text}"
     stream.read_to_end()

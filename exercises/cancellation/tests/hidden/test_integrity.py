@@ -1,7 +1,7 @@
 """Hidden tests: the answer store never shows half-done work as complete (tasks 1 to 3)."""
 
 import pytest
-from answer_stream import NOTE, get_answer, settled_status, wait_for
+from answer_stream import NOTE, get_answer, settled_status, wait_for, wait_for_note_calls
 from faultkit import hang, reply
 
 ABANDONED_AS_DONE = "Stores an answer its reader abandoned as something it is not (not cancelled)"
@@ -34,7 +34,7 @@ def test_left_while_reading_papers_is_stored_cancelled(app, provider, open_strea
     provider.script(default=hang())
     stream = open_stream(["p1", "p2", "p3"])
     stream.until("created")
-    assert provider.wait_until(lambda rs: len(rs) >= 3, timeout=5)
+    wait_for_note_calls(provider, 3)
     stream.close()
     answer = settled_status(app, stream.id)
     assert answer["status"] == "cancelled", f"the store says {answer['status']!r}"
