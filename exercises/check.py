@@ -117,6 +117,25 @@ def spec_map(exercise: Exercise, tests: list[dict[str, Any]]) -> tuple[list[str]
     return lines, problems
 
 
+def mutant_coverage(exercise: Exercise) -> tuple[str, list[str]]:
+    """How many tested sentences of the spec map a mutant breaks (`spec = [...]` in its
+    mutant.toml), and a problem for each that none does: a sentence no known-wrong
+    variant breaks is one the suite was never shown to catch."""
+    broken = {sid for m in exercise.mutants for sid in m.spec}
+    tested = [s for s in exercise.spec if not s.judged]
+    missing = [s for s in tested if s.id not in broken]
+    line = (
+        f"mutants by the spec map: {len(tested) - len(missing)} of {len(tested)} tested "
+        "sentences have a mutant that breaks them"
+    )
+    problems = [
+        f"sentence {s.id} has no mutant that breaks it: {s.text[:100]!r} (add a plausible "
+        f"wrong solution under mutants/ with spec = [{s.id!r}] in its mutant.toml)"
+        for s in missing
+    ]
+    return line, problems
+
+
 def check_exercise(
     exercise: Exercise,
     *,
@@ -258,12 +277,7 @@ def _check_sharp(
                 f"expected {mutant.level} ({crit.note})"
             )
     if exercise.spec:
-        broken = {sid for m in exercise.mutants for sid in m.spec}
-        tested = [s for s in exercise.spec if not s.judged]
-        missing = [s.id for s in tested if s.id not in broken]
-        # Reported, not yet required: the mutants named by the map are still being written.
-        out(
-            f"mutants by the spec map: {len(tested) - len(missing)} of {len(tested)} tested "
-            f"sentences have a mutant that breaks them"
-            + (f"; none yet for {', '.join(missing)}" if missing else "")
-        )
+        line, problems = mutant_coverage(exercise)
+        out(line)
+        for text in problems:
+            problem(f"spec map: {text}")

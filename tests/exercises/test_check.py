@@ -4,7 +4,7 @@ import dataclasses
 
 from exercises import catalog
 from exercises.catalog import Sentence
-from exercises.check import spec_map, suite_meaning_problems
+from exercises.check import _check_sharp, mutant_coverage, spec_map, suite_meaning_problems
 
 EXERCISE = catalog.find("add-metadata")
 
@@ -66,3 +66,47 @@ def test_the_spec_map_fails_on_untested_sentences_and_unspecified_tests():
         "sentence metadata.model has no hidden test: 'the model that answered' "
         '(test it, or mark it judged = "interviewer")',
     ]
+
+
+def test_a_tested_sentence_no_mutant_breaks_fails_the_check_naming_it():
+    spec = (
+        Sentence("metadata.object", "metadata", "carries a metadata object"),
+        Sentence("metadata.model", "metadata", "the model that answered"),
+        Sentence("show.fields", "show-metadata", "show it", judged="interviewer"),
+    )
+    breaks_object = dataclasses.replace(EXERCISE.mutants[0], spec=("metadata.object",))
+    exercise = dataclasses.replace(EXERCISE, spec=spec, mutants=(breaks_object,))
+    line, problems = mutant_coverage(exercise)
+    assert line == "mutants by the spec map: 1 of 2 tested sentences have a mutant that breaks them"
+    assert problems == [
+        "sentence metadata.model has no mutant that breaks it: 'the model that answered' "
+        "(add a plausible wrong solution under mutants/ with spec = ['metadata.model'] "
+        "in its mutant.toml)"
+    ]
+    breaks_model = dataclasses.replace(breaks_object, spec=("metadata.model",))
+    covered = dataclasses.replace(exercise, mutants=(breaks_object, breaks_model))
+    assert mutant_coverage(covered)[1] == []
+
+
+def test_the_sharp_pass_fails_on_a_sentence_no_mutant_breaks():
+    # No suite runs here (hidden() gives no result): only the spec map's coverage is judged.
+    exercise = catalog.find("cancellation")
+    without = tuple(m for m in exercise.mutants if "button.missing" not in m.spec)
+    problems: list[str] = []
+    lines: list[str] = []
+    _check_sharp(
+        dataclasses.replace(exercise, mutants=without),
+        lambda files, label: None,
+        problems.append,
+        lines.append,
+    )
+    assert (
+        "mutants by the spec map: 15 of 16 tested sentences have a mutant that breaks them" in lines
+    )
+    assert problems == [
+        "spec map: sentence button.missing has no mutant that breaks it: 'no such answer | `404`' "
+        "(add a plausible wrong solution under mutants/ with spec = ['button.missing'] in its "
+        "mutant.toml)"
+    ]
+    _check_sharp(exercise, lambda files, label: None, problems.append, lines.append)
+    assert len(problems) == 1

@@ -41,14 +41,19 @@ def exercise():
 
 
 def _small_copy(root: Path, slug: str, mutant: str | None) -> None:
-    """add-metadata as `slug` with one mutant: `mutant`, or (None) one that changes nothing."""
+    """add-metadata as `slug` with one mutant: `mutant`, or (None) one that changes nothing.
+    Without its spec map: one mutant cannot break every sentence, which check requires."""
     target = root / slug
     source = REPO / "exercises" / "add-metadata"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "mutants"))
+    ignore = shutil.ignore_patterns("__pycache__", "mutants", "spec.toml")
+    shutil.copytree(source, target, ignore=ignore)
     manifest = target / "exercise.toml"
     manifest.write_text(manifest.read_text().replace('slug = "add-metadata"', f'slug = "{slug}"'))
     if mutant is not None:
         shutil.copytree(source / "mutants" / mutant, target / "mutants" / mutant)
+        toml = target / "mutants" / mutant / "mutant.toml"
+        lines = toml.read_text().splitlines(keepends=True)
+        toml.write_text("".join(line for line in lines if not line.startswith("spec")))
         return
     blunt = target / "mutants" / "changes-nothing"
     blunt.mkdir(parents=True)
