@@ -243,3 +243,29 @@ def test_an_interviewer_opening_review_gets_a_page_with_a_way_back(
     expect(staff.locator("[data-testid=message]")).to_contain_text("hiring manager role")
     staff.click("[data-testid=way-back]")
     staff.wait_for_url("**/interviews/")
+
+
+def test_a_click_made_before_the_page_script_ran_is_not_lost(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    # On a slow load the page shows before its script runs: the console's script is held
+    # back here until after the interviewer has clicked the Rating tab and Preview.
+    from playwright.sync_api import expect
+
+    staff = staff_page(browser, site["base"])
+    held: list[Any] = []
+    staff.route("**/web/dist/console.js", lambda route: held.append(route))
+    staff.goto(f"/interviews/{site['interviews']['revoke']['id']}/", wait_until="commit")
+    rating = staff.locator("[role=tab][data-panel=panel-score]")
+    expect(rating).to_be_visible()
+    rating.click()
+    for _ in range(400):  # the route's handler runs while Playwright waits
+        if held:
+            break
+        staff.wait_for_timeout(50)
+    assert held, "the console's script was requested and held back"
+    expect(rating).not_to_have_class("active")  # nothing could act on the click yet
+    for route in held:
+        route.continue_()
+    expect(rating).to_have_class("active")
+    expect(staff.locator("#panel-score")).to_be_visible()
