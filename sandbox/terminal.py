@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import select
 import socket
 import struct
 import threading
@@ -40,6 +41,7 @@ HISTORY_BYTES = 64 * 1024
 MAX_ROWS, MAX_COLS = 500, 1000
 ANSWER_TIMEOUT = 10.0
 CONNECT_TIMEOUT = 30.0
+SEND_TIMEOUT = 5.0
 
 
 class ShellHandle(Protocol):
@@ -130,11 +132,23 @@ class Terminal:
     def _send(self, kind: bytes, payload: bytes) -> None:
         if self.exited.is_set():
             raise SandboxError("the shell has exited")
+        view = memoryview(_frame(kind, payload))
+        deadline = time.monotonic() + SEND_TIMEOUT
         with self._send_lock:
-            try:
-                self._sock.sendall(_frame(kind, payload))
-            except OSError as exc:
-                raise SandboxError(f"the shell is gone: {exc}") from exc
+            # Without blocking (the reader thread blocks on the same socket): a shell
+            # that stops taking input fails the write after SEND_TIMEOUT, never hangs it.
+            while view:
+                try:
+                    view = view[self._sock.send(view, socket.MSG_DONTWAIT) :]
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    raise SandboxError(f"the shell is gone: {exc}") from exc
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxError("the shell does not take its input")
+                select.select([], [self._sock], [], left)
 
     def write(self, data: bytes) -> None:
         if len(data) > MAX_INPUT:

@@ -237,6 +237,7 @@ class TimelineEvent(models.Model):
         NOTE = "note"
         FAULT = "fault"
         LIVE = "live"  # the live preview's app: started, crashed, failed, stopped
+        TERMINAL = "terminal"  # the live session's terminal: its bytes in and out, batched
         RATING = "rating"
         GRADED = "graded"
         DECISION = "decision"

@@ -11,3 +11,8 @@ class PreviewConfig(AppConfig):
         from preview.manager import workspace_changed
 
         changed.connect(workspace_changed, dispatch_uid="preview.workspace_changed")
+        # The room's socket carries the terminal, which lives with the live session.
+        from preview import terminal
+        from web import terminal_port
+
+        terminal_port.provider = terminal

@@ -166,6 +166,9 @@ class LiveManager:
                 live.timer.cancel()
             live.switchboard.close()
             live.session.stop(reason)
+            from preview import terminal
+
+            terminal.forget(interview_id)
 
     def stop_all(self, reason: str = "the platform stopped") -> None:
         with self._lock:
@@ -234,6 +237,11 @@ def workspace_changed(sender: object, interview_id: int, **kwargs: object) -> No
     running = _manager
     if running is not None:
         running.files_changed(interview_id)
+    from preview import terminal
+
+    shared = terminal.existing(interview_id)
+    if shared is not None:
+        shared.files_changed()  # into the shell's workspace too
 
 
 def set_manager(replacement: LiveManager | None) -> LiveManager | None:

@@ -13,6 +13,7 @@ from interviews import services as interview_services
 from interviews.models import Interview, TimelineEvent
 from preview.tokens import Viewer, label_for
 from web import access as web_access
+from web import services as web_services
 
 # App states that go on the timeline (starting and retrying are the log's, not history's).
 RECORDED_STATES = {"running", "crashed", "failed", "gave-up", "stopped"}
@@ -84,3 +85,50 @@ def scenario_switch(
         audience=TimelineEvent.Audience.ALL if tell_candidate else TimelineEvent.Audience.STAFF,
     )
     return state
+
+
+def terminal_file_save(interview_id: int, path: str, content: bytes) -> bool:
+    """A file the shell wrote, into the workspace (with the editor's limits) and to the
+    room's editors; False when it cannot be a workspace file (not text, refused path)."""
+    from web.services import RoomError
+
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if "\0" in text:
+        return False
+    interview = Interview.objects.filter(pk=interview_id, state=Interview.State.LIVE).first()
+    if interview is None:
+        return False
+    try:
+        current = interview.files.filter(path=path).first()
+        if current is None:
+            current_version = web_services.workspace_create(interview=interview, path=path).version
+        else:
+            current_version = current.version
+        saved = web_services.workspace_save(
+            interview=interview, path=path, base_version=current_version, content=text
+        )
+    except (RoomError, ValueError):
+        return False
+    events.broadcast(
+        interview_id,
+        {"kind": "file", "path": saved.path, "version": saved.version, "content": saved.content},
+    )
+    return True
+
+
+def terminal_file_delete(interview_id: int, path: str) -> bool:
+    """A file the shell deleted, out of the workspace and the room's editors."""
+    from web.services import RoomError
+
+    interview = Interview.objects.filter(pk=interview_id, state=Interview.State.LIVE).first()
+    if interview is None:
+        return False
+    try:
+        web_services.workspace_delete(interview=interview, path=path)
+    except (RoomError, ValueError):
+        return False
+    events.broadcast(interview_id, {"kind": "file_deleted", "path": path})
+    return True

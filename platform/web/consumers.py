@@ -15,8 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import close_old_connections
 
 from faultline.storable import is_storable
 from grading import services as grading_services
@@ -24,7 +26,7 @@ from grading.services import RateLimited
 from interviews import services as interview_services
 from interviews.events import group_name
 from interviews.models import IllegalTransition, Interview
-from web import access, selectors, services
+from web import access, selectors, services, terminal_port
 from web import presence as presences
 from web.services import RoomError, StaleEdit
 
@@ -40,6 +42,9 @@ MAX_OTHER_FRAME = 16 * 1024
 REAUTHORISE_SECONDS = 5.0
 # Refused messages a client may send before the socket is closed.
 MAX_VIOLATIONS = 50
+
+# The terminal's messages, limited by their own bucket.
+TERMINAL_KINDS = frozenset({"term_in", "term_resize"})
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_DISPLACED = 4409  # the interview was opened in another browser
@@ -97,6 +102,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             "any": TokenBucket(rate=25, capacity=60),
             "talk": TokenBucket(rate=0.5, capacity=6),
             "run": TokenBucket(rate=0.2, capacity=3),
+            # Keystrokes have their own: a held key repeats at 30 a second, a paste comes
+            # in 4 KB pieces (the shell's output is bounded on its own, sandbox/terminal.py).
+            "term": TokenBucket(rate=200, capacity=400),
         }
         self.groups_joined = self.audiences()
         for audience in self.groups_joined:
@@ -144,7 +152,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if kind != "edit" and len(text_data) > MAX_OTHER_FRAME:
             await self.refuse("too_large", "That message is too large.", message)
             return
-        if not self.buckets["any"].take():
+        if not self.buckets["term" if kind in TERMINAL_KINDS else "any"].take():
             await self.refuse("rate_limited", "Too many messages; slow down a little.", message)
             return
         if not await self.still_authorised():
@@ -268,6 +276,44 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def actor(self) -> str:
         raise NotImplementedError
 
+    # ------------------------------------------------------------ the terminal
+
+    may_type = False
+
+    async def on_term_open(self, message: dict[str, Any]) -> None:
+        """Attach to the interview's terminal (the candidate's open starts a shell)."""
+        if not await database_sync_to_async(_is_live)(self.interview.pk):
+            raise RoomError("The terminal is there only while the interview is live.")
+        shared = await database_sync_to_async(terminal_port.terminals().hub)(self.interview.pk)
+        if self.role == "candidate":
+            try:
+                await sync_to_async(_open_terminal, thread_sensitive=False)(shared)
+            except terminal_port.TerminalUnavailable as exc:
+                await self.reply(
+                    message, {"type": "error", "code": "term_unavailable", "message": str(exc)}
+                )
+                return
+        state = await sync_to_async(shared.snapshot, thread_sensitive=False)()
+        self.term_open = True
+        await self.reply(message, {"type": "term_state", **state, "may_type": self.may_type})
+
+    async def on_term_in(self, message: dict[str, Any]) -> None:
+        data = message.get("data")
+        if not isinstance(data, str) or not data:
+            raise RoomError("Malformed input.")
+        if not self.may_type:
+            raise RoomError("The terminal is read-only here.")
+        shared = terminal_port.terminals().existing(self.interview.pk)
+        try:
+            if shared is None:
+                raise terminal_port.TerminalUnavailable("The shell is not running.")
+            # On a thread: a shell that stops reading its input must not stall the server.
+            await sync_to_async(shared.write, thread_sensitive=False)(
+                data, self.actor(), staff=self.role == "staff"
+            )
+        except terminal_port.TerminalUnavailable as exc:
+            await self.reply(message, {"type": "error", "code": "term_gone", "message": str(exc)})
+
     # ------------------------------------------------------------ group events
 
     async def interview_event(self, message: dict[str, Any]) -> None:
@@ -329,7 +375,20 @@ class CandidateConsumer(RoomConsumer):
             "chat": self.on_chat,
             "run": self.on_run,
             "submit": self.on_submit,
+            "term_open": self.on_term_open,
+            "term_in": self.on_term_in,
+            "term_resize": self.on_term_resize,
         }
+
+    may_type = True
+
+    async def on_term_resize(self, message: dict[str, Any]) -> None:
+        rows, cols = message.get("rows"), message.get("cols")
+        if not isinstance(rows, int) or not isinstance(cols, int):
+            raise RoomError("Malformed resize.")
+        shared = terminal_port.terminals().existing(self.interview.pk)
+        if shared is not None:
+            await sync_to_async(shared.resize, thread_sensitive=False)(rows, cols)
 
     async def joined(self) -> None:
         presence = await database_sync_to_async(presences.connection_open)(
@@ -480,6 +539,17 @@ class CandidateConsumer(RoomConsumer):
         return await super().filter_event(event)
 
 
+def _is_live(interview_id: int) -> bool:
+    return Interview.objects.filter(pk=interview_id, state=Interview.State.LIVE).exists()
+
+
+def _open_terminal(shared: Any) -> None:
+    try:
+        shared.open()
+    finally:
+        close_old_connections()
+
+
 class ConsoleConsumer(RoomConsumer):
     """ws/console/<id>/: an interviewer's socket for an interview they belong to."""
 
@@ -509,7 +579,21 @@ class ConsoleConsumer(RoomConsumer):
             "end": self.on_end,
             "rate": self.on_rate,
             "regrade": self.on_regrade,
+            "term_open": self.on_term_open,
+            "term_in": self.on_term_in,
+            "term_allow": self.on_term_allow,
         }
+
+    async def on_term_allow(self, message: dict[str, Any]) -> None:
+        """The interviewer's toggle: type in the candidate's terminal, or only watch.
+        On the timeline and told to the room, so the candidate knows."""
+        on = message.get("on")
+        if not isinstance(on, bool):
+            raise RoomError("Malformed toggle.")
+        self.may_type = on
+        shared = await database_sync_to_async(terminal_port.terminals().hub)(self.interview.pk)
+        await sync_to_async(shared.allow_typing, thread_sensitive=False)(self.actor(), on)
+        await self.reply(message, {"type": "ok"})
 
     presence_shown: dict[str, Any] | None = None
     presence_counted_at = 0.0

@@ -56,7 +56,22 @@ CandidateReply = Literal["saved", "conflict", "created", "deleted", "run_request
 # The console's replies to the interviewer's requests.
 ConsoleReply = Literal["rated", "regrade_requested"]
 
-ROOM_KINDS = frozenset({"error", "ok", "pong", "state", "event", "displaced"})
+
+class TermState(TypedDict):
+    """The terminal as a viewer who opens it finds it: the recent output (`history`),
+    the output offset it ends at (drop `terminal_output` events ending at or before it),
+    whether a shell runs, and whether this socket may type."""
+
+    type: Literal["term_state"]
+    running: bool
+    history: str
+    end: int
+    typing: list[str]
+    may_type: bool
+    seq: NotRequired[int]
+
+
+ROOM_KINDS = frozenset({"error", "ok", "pong", "state", "event", "displaced", "term_state"})
 CANDIDATE_KINDS = ROOM_KINDS | {
     "saved",
     "conflict",

@@ -16,50 +16,19 @@ import pytest
 import uvicorn
 from django.test import Client
 from preview import manager as live_manager
-from preview import proxy, services
+from preview import proxy
 from preview.tokens import LIFETIME_HOURS, Viewer, label_for, read_label
 
-import sandbox
 from exercises import catalog
 from grading import services as grading_services
 from interviews import services as interview_services
 from interviews.models import Exercise, Interview, TimelineEvent
 from tests.live_server import free_port
-from tests.requirements import missing, require_bwrap, require_docker
 from web import services as web_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARKER = "Faultline-preview-marker-7"
-
-
-@pytest.fixture(params=["bwrap", "docker"])
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    require_bwrap() if name == "bwrap" else require_docker()
-    status = sandbox.get_backend(name).status()
-    if not status.available:
-        missing(f"sandbox backend {name}: {status.detail}")
-    return name
-
-
-@pytest.fixture
-def live(backend: str, settings: Any) -> Iterator[live_manager.LiveManager]:
-    made = live_manager.LiveManager(
-        capacity=1,
-        idle_seconds=600,
-        backend=backend,
-        files_of=services.workspace_bytes,
-        slug_of=services.exercise_slug,
-        on_event=services.live_event_record,
-        still_live=services.interview_is_live,
-    )
-    old = live_manager.set_manager(made)
-    try:
-        yield made
-    finally:
-        made.stop_all()
-        live_manager.set_manager(old)
 
 
 @pytest.fixture

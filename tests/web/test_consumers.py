@@ -31,8 +31,14 @@ CANDIDATE_TYPES = [
     "chat",
     "run",
     "submit",
+    "term_open",
+    "term_in",
+    "term_resize",
 ]
-STAFF_TYPES = ["ping", "sync", "chat", "note", "reveal_task", "start", "end", "rate", "regrade"]
+STAFF_TYPES = [
+    "ping", "sync", "chat", "note", "reveal_task", "start", "end", "rate", "regrade",
+    "term_open", "term_in", "term_allow",
+]  # fmt: skip
 ALL_TYPES = sorted(set(CANDIDATE_TYPES) | set(STAFF_TYPES))
 
 
@@ -101,6 +107,10 @@ def sample(kind: str, interview: Interview) -> dict:
         "end": {"type": "end"},
         "rate": {"type": "rate", "criterion_id": "communication", "level": 2, "comment": ""},
         "regrade": {"type": "regrade"},
+        "term_open": {"type": "term_open"},
+        "term_in": {"type": "term_in", "data": "ls\r"},
+        "term_resize": {"type": "term_resize", "rows": 30, "cols": 100},
+        "term_allow": {"type": "term_allow", "on": True},
     }[kind]
 
 
