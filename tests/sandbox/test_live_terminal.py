@@ -117,8 +117,7 @@ def test_ctrl_c_interrupts_and_resize_reaches_the_pty(session: live.LiveSession)
     run(term, screen, "echo sleep''ing; sleep 300; echo not-interrupted", "sleeping\r\n")
     start = len(screen.data)
     term.write(b"\x03")
-    screen.wait("$ ", start)  # the prompt again: the sleep was interrupted
-    assert "back" in run(term, screen, "echo ba''ck", "back")
+    screen.wait("$ ", start)  # the prompt again: the 300 s sleep was interrupted
     assert b"\nnot-interrupted" not in screen.data
 
 
