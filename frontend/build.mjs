@@ -9,7 +9,12 @@ const outdir = process.env.FRONTEND_OUTDIR || "../platform/web/static/web/dist";
 rmSync(outdir, { recursive: true, force: true });
 
 await build({
-  entryPoints: { room: "src/room.js", console: "src/console.js", preview: "src/preview.js" },
+  entryPoints: {
+    room: "src/room.js",
+    console: "src/console.js",
+    preview: "src/preview.js",
+    xterm: "node_modules/@xterm/xterm/css/xterm.css",
+  },
   bundle: true,
   minify: true,
   format: "esm",

@@ -1,6 +1,7 @@
 // The interviewer's live console: the candidate's code as they type, the PM
 // script, chat, private notes, runs with hidden-suite detail, ratings.
 
+import { mountTerminal } from "./terminal.js";
 import {
   $, Countdown, EditorState, EditorView, Socket, addTest, chatLine, clear, clock, config,
   editorExtensions, el, exerciseText, mergeRun, runCard, toast,
@@ -25,6 +26,8 @@ const socket = new Socket(cfg.socket, {
     node.textContent = { online: "Live", connecting: "Connecting…", offline: "Reconnecting…", forbidden: "No access" }[status];
   },
 });
+mountTerminal(socket, { staff: true });
+
 
 function handle(msg) {
   if (msg.type === "state") onState(msg);

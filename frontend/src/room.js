@@ -6,6 +6,7 @@
 // connection or a server restart loses nothing: on every (re)connect the state
 // from the server is reconciled with what is pending here.
 
+import { mountTerminal } from "./terminal.js";
 import {
   $, Compartment, Countdown, EditorState, EditorView, Socket, Transaction, addTest, chatLine, clear, clock,
   config, editorExtensions, el, exerciseText, mergeRun, runCard, tabFolders, toast,
@@ -63,6 +64,8 @@ const socket = new Socket(cfg.socket, {
     renderSaveStatus();
   },
 });
+mountTerminal(socket, { staff: false });
+
 
 // ------------------------------------------------------------------ messages
 
