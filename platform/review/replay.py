@@ -9,6 +9,7 @@ its scrubber (static/review/replay.js) only looks them up.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,3 +164,45 @@ def diff_files(before: Mapping[str, str], after: Mapping[str, str]) -> list[File
                 result.lines.append(DiffLine("ctx", line[1:]))
         diffs.append(result)
     return diffs
+
+
+# The terminal's recording (interviews' "terminal" events: batches of frames
+# [ms, kind, text]) as plain text: the output, escape sequences taken out, carriage
+# returns and backspaces applied the simple way. The replay shows its tail.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]"
+)
+TERMINAL_TAIL = 6000  # characters of the screen shown at a moment
+
+
+def terminal_plain(text: str) -> str:
+    out: list[str] = []
+    for ch in _ESCAPES.sub("", text).replace("\r\n", "\n"):
+        if ch == "\b":
+            if out and out[-1] != "\n":
+                out.pop()
+        elif ch == "\r" or (ch < " " and ch not in "\n\t"):
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def terminal_timeline(events: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[str, list[int]]:
+    """The terminal's text, and for each position (0 to len(events)) how much of it had
+    been printed by then."""
+    parts: list[str] = []
+    size = 0
+    offsets = [0]
+    for kind, data in events:
+        if kind == "terminal":
+            frames = [f for f in data.get("frames") or [] if isinstance(f, list) and len(f) >= 3]
+            text = "".join(str(f[2]) for f in frames if f[1] == "o")
+            exits = [str(f[2]) for f in frames if f[1] == "x"]
+            plain = terminal_plain(text) + "".join(f"\n[{message}]\n" for message in exits)
+            if data.get("cut"):
+                plain += f"\n[{data['cut']}]\n"
+            parts.append(plain)
+            size += len(plain)
+        offsets.append(size)
+    return "".join(parts), offsets

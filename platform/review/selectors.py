@@ -377,6 +377,14 @@ class ReplayView:
     diff: list[replay.FileDiff]
     states: list[dict[str, str]]  # the files at every position, 0 to len(events)
     wanted_path: str = ""
+    terminal: str = ""  # the terminal's recorded output as text (review.replay)
+    terminal_at: list[int] = field(default_factory=list)  # how much of it, per position
+
+    @property
+    def terminal_now(self) -> str:
+        """The tail of the terminal's screen at this moment."""
+        at = self.terminal_at[self.position] if self.terminal_at else 0
+        return self.terminal[max(0, at - replay.TERMINAL_TAIL) : at]
 
     @property
     def selected(self) -> str | None:
@@ -395,7 +403,11 @@ class ReplayView:
 
     def payload(self) -> dict[str, Any]:
         """What the scrubber script needs: the files at every position, folded here."""
-        return replay.scrubber_data(self.states, self.changes)
+        data = replay.scrubber_data(self.states, self.changes)
+        if self.terminal:
+            data.update(terminal=self.terminal, terminal_at=self.terminal_at,
+                        terminal_tail=replay.TERMINAL_TAIL)  # fmt: skip
+        return data
 
 
 def starter_files(exercise: Exercise) -> dict[str, str]:
@@ -435,6 +447,7 @@ def replay_view(interview: Interview, *, position: int | None = None, path: str 
     end = len(events)
     at = end if position is None else max(0, min(position, end))
     states = replay.timeline(starter, changes)
+    terminal, terminal_at = replay.terminal_timeline([(e.kind, e.data or {}) for e in events])
     scorecard = interview.scorecards.select_related("test_run__snapshot").first()
     if scorecard is not None:
         final, source = dict(scorecard.test_run.snapshot.files), "the graded submission"
@@ -453,6 +466,8 @@ def replay_view(interview: Interview, *, position: int | None = None, path: str 
         diff=replay.diff_files(starter, final),
         states=states,
         wanted_path=path,
+        terminal=terminal,
+        terminal_at=terminal_at,
     )
 
 

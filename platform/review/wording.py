@@ -66,4 +66,14 @@ def event_summary(event: TimelineEvent) -> tuple[str, str, str]:
     if kind == "live":
         # The live preview's app: started (again, after a save), crashed, failed, stopped.
         return f"preview app {data.get('state', '')}", str(data.get("detail", "")), ""
+    if kind == "terminal":
+        if data.get("cut"):
+            return "terminal recording cut off", str(data["cut"]), ""
+        frames = [f for f in data.get("frames") or [] if isinstance(f, list) and len(f) >= 3]
+        typed = "".join(str(f[2]) for f in frames if f[1] in ("i", "j"))
+        typed = " ⏎ ".join(line.strip() for line in typed.replace("\n", "\r").split("\r"))
+        typed = "".join(ch for ch in typed if ch >= " ")[:200].strip(" ⏎")
+        if any(f[1] == "x" for f in frames):
+            return "the shell ended", next(str(f[2]) for f in frames if f[1] == "x"), ""
+        return ("typed in the terminal", typed, "") if typed else ("terminal output", "", "")
     return kind.replace("_", " "), "", ""

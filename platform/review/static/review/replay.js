@@ -42,6 +42,13 @@
       filesBar.appendChild(b);
     });
     source.textContent = selected ? files[selected] : "(no files)";
+    var terminal = document.getElementById("terminal");
+    if (terminal && data.terminal_at) {
+      // The terminal's screen at this moment: its recorded text up to here, the tail.
+      var upto = data.terminal_at[position];
+      terminal.textContent = data.terminal.slice(Math.max(0, upto - data.terminal_tail), upto);
+      terminal.scrollTop = terminal.scrollHeight;
+    }
 
     label.textContent = position + " / " + last;
     items.forEach(function (li) {
