@@ -2,7 +2,17 @@
 
 import pytest
 from faultkit import reply
-from jobclient import FIELDS, STATES, calls_for, create, paper_of, settle, status, wait_for
+from jobclient import (
+    FIELDS,
+    STATES,
+    calls_for,
+    create,
+    paper_of,
+    settle,
+    status,
+    summary,
+    wait_for,
+)
 
 
 @pytest.mark.criterion("correctness", fails_to=0)
@@ -23,12 +33,13 @@ def test_create_answers_before_the_work_is_done(app, provider):
 
 
 @pytest.mark.criterion("correctness", fails_to=1)
-@pytest.mark.spec("jobs.completed", "jobs.progress", "jobs.finished")
+@pytest.mark.spec("jobs.completed", "jobs.progress", "jobs.finished", "jobs.ids")
 def test_status_reports_each_result(app, provider):
     """reports each paper's extracted text and the overall progress"""
     provider.script(default=reply("method: dense retrieval\ndataset: NQ"))
-    body = create(app, ["p10", "p1", "p3"])
+    body = create(app, ["p10", "p1", "p3"])  # not in catalog order: the jobs keep this one
     done = wait_for(app, body["id"])
+    assert [j.get("paper_id") for j in done["jobs"]] == ["p10", "p1", "p3"], summary(done)
     for job in done["jobs"]:
         assert job.get("state") == "completed", job
         assert job.get("result") == "method: dense retrieval\ndataset: NQ", job
