@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.preview import test_preview_browser as preview_browser
 from tests.preview.test_preview_browser import Server, open_interview, start_server
 from tests.requirements import require_bwrap
 
@@ -18,7 +19,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_bwrap()
-    yield from start_server(tmp_path_factory.mktemp("terminal"), "bwrap", {"t": "cancellation"})
+    # The interviewer is a hiring manager too here: they open the replay at the end.
+    setup = preview_browser.SETUP
+    preview_browser.SETUP = setup + "u.groups.add(Group.objects.get(name='Hiring managers'))\n"
+    try:
+        made = start_server(tmp_path_factory.mktemp("terminal"), "bwrap", {"t": "cancellation"})
+        started = next(made)
+    finally:
+        preview_browser.SETUP = setup
+    yield started
+    next(made, None)
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +90,21 @@ def test_the_terminal_in_a_browser(browser: Any, server: Server) -> None:
     cand.keyboard.press("Control+C")
     type_line(cand, "clear; echo after''-flood")
     expect(screen).to_contain_text("after-flood")
+
+    # The replay plays the terminal back beside the edits, and the scrubber moves it.
+    interview, _ = server.interviews["t"]
+    staff.once("dialog", lambda dialog: dialog.accept())
+    staff.click("#end")
+    expect(cand.locator("[data-testid=terminal]")).to_have_attribute("data-state", "exited")
+    staff.goto(f"/review/{interview}/replay/")
+    replayed = staff.locator("[data-testid=replay-terminal]")
+    expect(replayed).to_contain_text("after-flood")  # the end: after the flood
+    # Scrubbed back to the moments something was typed: one shows the 42, the flood not yet.
+    typed = staff.locator("li.rv-tl", has_text="typed in the terminal")
+    screens = []
+    for i in range(typed.count()):
+        typed.nth(i).locator("a").first.click()  # the scrubber moves there at once
+        screens.append(replayed.text_content() or "")
+    assert any("42" in text and "flood-flood" not in text for text in screens), screens
+    staff.locator("[data-testid=scrubber]").fill("0")
+    expect(replayed).to_have_text("")
