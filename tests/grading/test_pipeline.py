@@ -246,7 +246,9 @@ async def test_progress_events_arrive_in_order_and_hidden_details_stay_with_staf
     assert states[0] == "queued" and states[1] == "running" and states[-1] == "passed"
     tests = [e for e in events if e["kind"] == "run.test"]
     final = [e for e in events if e["kind"] == "run"][-1]["run"]
-    assert [t["test"]["id"] for t in tests] == [t["id"] for t in final["tests"]]
+    # Each test once, as it finishes (several workers finish them out of report order).
+    ids = [t["test"]["id"] for t in tests]
+    assert len(ids) == len(set(ids)) and sorted(ids) == sorted(t["id"] for t in final["tests"])
     assert len(tests) >= 10
     first_test = events.index(tests[0])
     last_run = max(i for i, e in enumerate(events) if e["kind"] == "run")
