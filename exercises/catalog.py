@@ -140,6 +140,9 @@ class Exercise:
     # Hidden-suite workers: each runs its share of the tests against an app instance
     # and a fake provider of its own ([tests] workers; see runner.hidden_spec).
     workers: int = 1
+    # Hidden tests that run with no other test beside them ([tests] alone): after every
+    # worker's share, one at a time (see faultkit.pytest_plugin).
+    alone: tuple[str, ...] = ()
     starter_max_overall: float = 60.0
     version_hash: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -225,7 +228,7 @@ def load(path: Path | str) -> Exercise:
     ck.unknown(data, {"exercise", "app", "tests", "check", "pm", "tasks", "scenarios"}, "")
     head = _load_head(ck, data, path)
     app = _load_app(ck, data)
-    tests = _load_tests(ck, data)
+    tests = _load_tests(ck, data, path)
     starter_max = _load_check(ck, data)
     pm_intro, pm_wrap = _load_pm(ck, data)
     tasks = _load_tasks(ck, data)
@@ -273,6 +276,7 @@ def load(path: Path | str) -> Exercise:
         seed=tests.seed,
         wall_seconds=tests.wall_seconds,
         workers=tests.workers,
+        alone=tests.alone,
         starter_max_overall=starter_max,
         version_hash=exercise_hash(path, rubric_path),
         scenarios=scenarios,
@@ -372,11 +376,12 @@ class _Tests:
     seed: int
     wall_seconds: float
     workers: int
+    alone: tuple[str, ...]
 
 
-def _load_tests(ck: Checker, data: Mapping[str, Any]) -> _Tests:
+def _load_tests(ck: Checker, data: Mapping[str, Any], path: Path) -> _Tests:
     tests = ck.get(data, "tests", dict, "tests", "a [tests] table", required=False, default={})
-    ck.unknown(tests, {"seed", "wall_seconds", "workers"}, "tests")
+    ck.unknown(tests, {"seed", "wall_seconds", "workers", "alone"}, "tests")
     seed = ck.get(tests, "seed", int, "tests.seed", "an integer", required=False, default=0)
     wall = ck.get(
         tests,
@@ -394,7 +399,34 @@ def _load_tests(ck: Checker, data: Mapping[str, Any]) -> _Tests:
     )
     if not 1 <= workers <= MAX_WORKERS:
         ck.issue("tests.workers", f"is {workers}", f"an integer, 1 to {MAX_WORKERS}")
-    return _Tests(seed, float(wall), int(workers))
+    return _Tests(
+        seed, float(wall), int(workers), _load_alone(ck, tests, path / "tests" / "hidden")
+    )
+
+
+ALONE_EXPECTED = "a list of hidden tests: 'test_file.py' or 'test_file.py::test_name'"
+TEST_DEF = re.compile(r"^\s*(?:async\s+)?def\s+(test_\w+)", re.MULTILINE)
+
+
+def _load_alone(ck: Checker, tests: Mapping[str, Any], hidden: Path) -> tuple[str, ...]:
+    """[tests] alone: each entry names a hidden test file, or one test in it."""
+    alone = ck.get(tests, "alone", list, "tests.alone", ALONE_EXPECTED, required=False, default=[])
+    names: list[str] = []
+    for i, entry in enumerate(alone):
+        where = f"tests.alone[{i}]"
+        if not isinstance(entry, str):
+            ck.issue(where, f"is {entry!r}", ALONE_EXPECTED)
+            continue
+        file, sep, test = entry.partition("::")
+        source = hidden / file
+        if "/" in file or not file.endswith(".py") or not source.is_file():
+            ck.issue(where, f"is {entry!r}: no such file in tests/hidden", ALONE_EXPECTED)
+            continue
+        if sep and test not in TEST_DEF.findall(source.read_text(encoding="utf-8")):
+            ck.issue(where, f"is {entry!r}: {file} defines no {test or 'test'}", ALONE_EXPECTED)
+            continue
+        names.append(entry)
+    return tuple(names)
 
 
 def _load_check(ck: Checker, data: Mapping[str, Any]) -> float:

@@ -161,6 +161,8 @@ def hidden_spec(
         tester_env["FAULTLINE_WORKERS"] = json.dumps(
             [[f"http://127.0.0.1:{a}", p] for a, p in pairs]
         )
+        if exercise.alone:
+            tester_env["FAULTLINE_ALONE"] = json.dumps(list(exercise.alone))
     tester = Party(
         command=[
             "python3",

@@ -20,12 +20,16 @@ Environment (all optional):
   FAULTLINE_WORKERS            JSON list of [app URL, provider port]: run the tests in that
                                many worker processes, worker i against the i-th app with
                                its own provider on the i-th port (hidden runs, see below)
+  FAULTLINE_ALONE              JSON list of test files or file::name: with workers, these
+                               run after every worker's share, one at a time, nothing beside
 
 Workers: the session collects once, then forks one process per extra worker. Each
 worker starts its own provider and claims the next unclaimed test (an O_EXCL file per
 test, so claiming needs no coordinator), runs it against its own app, and the first
 process gathers every worker's results into the one report. Each app instance sees
 one test at a time, as with a single worker, so tests need not be written for it.
+The tests named in FAULTLINE_ALONE wait until every other worker has finished; then the
+first process runs them, so nothing else loads the machine while they run.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import subprocess
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +91,7 @@ class _State:
     workers: list[tuple[str, int]] = field(default_factory=list)
     worker: int = 0
     claims: Path | None = None  # where workers claim tests and leave their results
+    alone: tuple[str, ...] = ()  # FAULTLINE_ALONE: file names and file::name test ids
 
 
 _state: _State | None = None
@@ -158,6 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workers = [(str(url), int(port)) for url, port in json.loads(_env("FAULTLINE_WORKERS", "[]"))]
     _state = _State(provider, None, _env("FAULTLINE_APP_URL", "http://127.0.0.1:8000").rstrip("/"))
     _state.workers = workers
+    _state.alone = tuple(str(a) for a in json.loads(_env("FAULTLINE_ALONE", "[]")))
     if len(workers) > 1:
         # Each worker starts its provider after the fork: a server thread started
         # before it would not exist in the children.
@@ -472,9 +478,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         os.read(ready_r, 1)  # start testing once the child no longer touches our capture
         os.close(ready_r)
         children.append(pid)
-    ran = _worker_run(session, 0)
-    for pid in children:
-        os.waitpid(pid, 0)
+    ran = _worker_run(session, 0, children)
     _gather(ran, len(children))
     shutil.rmtree(_state.claims, ignore_errors=True)
     return True
@@ -489,30 +493,50 @@ def _claim(index: int) -> bool:
     return True
 
 
-def _worker_run(session: pytest.Session, worker: int) -> set[str]:
-    """Run the tests this worker claims, in collection order; in a child, leave the results."""
+def _is_alone(item: pytest.Item) -> bool:
+    assert _state is not None
+    tid = item_id(item)
+    return item.path.name in _state.alone or tid.split("[", 1)[0] in _state.alone
+
+
+def _worker_run(session: pytest.Session, worker: int, children: Sequence[int] = ()) -> set[str]:
+    """Run the tests this worker claims, in collection order; in a child, leave the results.
+    The first worker then waits for the `children` and runs the tests that run alone."""
     assert _state is not None and _state.claims is not None
     _state.worker = worker
     _state.app_url, port = _state.workers[worker]
     _state.app_url = _state.app_url.rstrip("/")
     _start_provider(port)
     items = session.items
+    shared = [i for i, item in enumerate(items) if not _is_alone(item)]
     ran: set[str] = set()
     previous: pytest.Item | None = None
+
+    def run(index: int, following: pytest.Item | None) -> None:
+        nonlocal previous
+        item = items[index]
+        if previous is not None:
+            # `previous` ran with the next item in its list as its next item (keeping
+            # module fixtures up); another worker may have taken that one. A module
+            # fixture's teardown failing is no verdict on the next test.
+            with contextlib.suppress(Exception):
+                session._setupstate.teardown_exact(item)
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+        ran.add(item.nodeid)
+        previous = item
+
     try:
-        for index, item in enumerate(items):
-            if not _claim(index):
-                continue
-            if previous is not None:
-                # `previous` ran with the next item in collection order as its next item
-                # (keeping module fixtures up); another worker may have taken that one.
-                # A module fixture's teardown failing is no verdict on the next test.
-                with contextlib.suppress(Exception):
-                    session._setupstate.teardown_exact(item)
-            following = items[index + 1] if index + 1 < len(items) else None
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
-            ran.add(item.nodeid)
-            previous = item
+        for n, index in enumerate(shared):
+            if _claim(index):
+                run(index, items[shared[n + 1]] if n + 1 < len(shared) else None)
+        if worker == 0:
+            for pid in children:
+                os.waitpid(pid, 0)
+            # Every other worker has stopped: nothing runs beside the tests that run alone.
+            lone = sorted(set(range(len(items))) - set(shared))
+            for n, index in enumerate(lone):
+                if _claim(index):
+                    run(index, items[lone[n + 1]] if n + 1 < len(lone) else None)
         session._setupstate.teardown_exact(None)
     finally:
         if _state.running is not None:

@@ -1,5 +1,6 @@
 """The exercise catalog: real exercises load; broken ones are refused precisely."""
 
+import dataclasses
 import shutil
 import textwrap
 from pathlib import Path
@@ -364,6 +365,49 @@ def test_app_receives_its_env_in_hidden_and_visible_runs(copy):
         ][0]["output"]
 
 
+ALONE_PROBE_TEST = textwrap.dedent(
+    """\
+    import tempfile, time
+    from pathlib import Path
+
+    import pytest
+
+    MARKS = Path(tempfile.gettempdir()) / "alone-probe"
+
+    @pytest.mark.criterion("correctness")
+    def test_heavy(app):
+        # Collected first, it runs last: every other test has started and ended.
+        assert sorted(p.name for p in MARKS.iterdir()) == [f"{n}.ended" for n in range(4)]
+
+    @pytest.mark.criterion("correctness")
+    @pytest.mark.parametrize("n", range(4))
+    def test_light(n, app):
+        MARKS.mkdir(exist_ok=True)
+        mark = MARKS / f"{n}.started"
+        mark.touch()
+        time.sleep(0.2)
+        mark.rename(MARKS / f"{n}.ended")
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_tests_that_run_alone_run_after_every_other_worker_in_a_hidden_run(copy):
+    """Through the real sandbox: [tests] alone reaches the tester's workers."""
+    require_bwrap()
+    exercise = catalog.load(copy)
+    # Swap the suite for the probe (after loading: the probe marks one criterion only).
+    folder = copy / "tests" / "hidden"
+    shutil.rmtree(folder)
+    folder.mkdir()
+    (folder / "test_a.py").write_text(ALONE_PROBE_TEST)
+    exercise = dataclasses.replace(exercise, alone=("test_a.py::test_heavy",))
+    result = run_hidden(exercise, exercise.solution_files(), backend="bwrap")
+    assert set(result.outcomes().values()) == {"passed"}, result.report["tests"]
+    assert result.report["summary"]["workers"] == 2
+
+
 def test_pm_script_naming_a_console_feature_that_does_not_exist_is_refused(copy):
     edit(
         copy / "exercise.toml",
@@ -460,3 +504,38 @@ def test_a_mutant_names_sentences_the_spec_map_has(copy):
         "add-metadata/mutants/naive-datetime/mutant.toml: spec: names "
         "'metadata.created', which spec.toml does not have (expected ids of spec.toml sentences)"
     ]
+
+
+def test_tests_that_run_alone_are_loaded(copy):
+    edit(
+        copy / "exercise.toml",
+        "workers = 2\n",
+        'workers = 2\nalone = ["test_frontend.py", "test_faults.py::test_answers_without_usage"]\n',
+    )
+    assert catalog.load(copy).alone == (
+        "test_frontend.py",
+        "test_faults.py::test_answers_without_usage",
+    )
+
+
+def test_tests_that_run_alone_must_name_hidden_tests(copy):
+    edit(
+        copy / "exercise.toml",
+        "workers = 2\n",
+        'workers = 2\nalone = ["test_nope.py", "test_faults.py::test_nope", 3, "../x.py"]\n',
+    )
+    expected = "(expected a list of hidden tests: 'test_file.py' or 'test_file.py::test_name')"
+    assert problems(copy) == [
+        "add-metadata/exercise.toml: tests.alone[0]: is 'test_nope.py': no such file in "
+        f"tests/hidden {expected}",
+        "add-metadata/exercise.toml: tests.alone[1]: is 'test_faults.py::test_nope': "
+        f"test_faults.py defines no test_nope {expected}",
+        f"add-metadata/exercise.toml: tests.alone[2]: is 3 {expected}",
+        "add-metadata/exercise.toml: tests.alone[3]: is '../x.py': no such file in "
+        f"tests/hidden {expected}",
+    ]
+    edit(copy / "exercise.toml", 'alone = ["test_nope.py", ', 'alone = "test_faults.py"\nold = [')
+    assert (
+        problems(copy)[-1]
+        == f"add-metadata/exercise.toml: tests.alone: is the string 'test_faults.py' {expected}"
+    )

@@ -164,8 +164,10 @@ def test_that_fails(provider):
 """
 
 
-def test_workers_split_the_suite_each_against_its_own_app_and_provider(tmp_path: Path) -> None:
-    # Two stand-in apps (static file servers); each worker must talk only to its own.
+def _run_with_two_workers(
+    tmp_path: Path, suite: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[list[object]]]:
+    """Run `suite` with two workers, each against a stand-in app (a static file server)."""
     apps, ports = [], []
     try:
         for _ in range(2):
@@ -187,26 +189,36 @@ def test_workers_split_the_suite_each_against_its_own_app_and_provider(tmp_path:
                 providers.append(s.getsockname()[1])
         out = tmp_path / "out"
         out.mkdir()
-        (tmp_path / "test_suite.py").write_text(WORKER_SUITE)
-        workers = [[f"http://127.0.0.1:{a}", p] for a, p in zip(ports, providers, strict=True)]
-        env = {
+        (tmp_path / "test_suite.py").write_text(suite)
+        workers: list[list[object]] = [
+            [f"http://127.0.0.1:{a}", p] for a, p in zip(ports, providers, strict=True)
+        ]
+        run_env = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": str(EXERCISES),
             "FAULTLINE_WORKERS": json.dumps(workers),
             "FAULTLINE_APP_HEALTH": "/",
             "FAULTLINE_REPORT_DIR": str(tmp_path),
             "OUT": str(out),
+            **(env or {}),
         }
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
              "-p", "faultkit.pytest_plugin", "test_suite.py"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+            cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
     finally:
         for app in apps:
             app.terminate()
             app.wait()
     assert "INTERNALERROR" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return proc, workers
+
+
+def test_workers_split_the_suite_each_against_its_own_app_and_provider(tmp_path: Path) -> None:
+    # Each worker must talk only to its own app and provider.
+    proc, workers = _run_with_two_workers(tmp_path, WORKER_SUITE)
+    out = tmp_path / "out"
     report = json.loads((tmp_path / "report.json").read_text())
     outcomes = {t["id"]: t["outcome"] for t in report["tests"]}
     assert outcomes == {
@@ -225,6 +237,46 @@ def test_workers_split_the_suite_each_against_its_own_app_and_provider(tmp_path:
         assert r["setups"] == 1
     assert len(by_pid) == 2, "both workers ran tests"
     pairs = [pair for used in by_pid.values() for pair in used]
-    assert sorted(pairs) == sorted((url, port) for url, port in workers), (
+    assert sorted(pairs) == sorted((str(url), int(str(port))) for url, port in workers), (
         "each worker used exactly its own app and provider"
     )
+
+
+ALONE_SUITE = """
+import json, os, time
+import pytest
+from faultkit import pytest_plugin as plugin
+
+
+def record(name, started):
+    window = {"pid": os.getpid(), "started": started, "ended": time.monotonic()}
+    (plugin.Path(os.environ["OUT"]) / name).write_text(json.dumps(window))
+
+
+def test_heavy(app, provider):
+    started = time.monotonic()
+    time.sleep(0.3)
+    record("heavy", started)
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_light(n, app, provider):
+    started = time.monotonic()
+    time.sleep(0.1)
+    record(f"light{n}", started)
+"""
+
+
+def test_a_test_that_runs_alone_has_no_other_test_beside_it(tmp_path: Path) -> None:
+    # Collected first, yet it runs after every other test has ended.
+    _run_with_two_workers(
+        tmp_path, ALONE_SUITE, {"FAULTLINE_ALONE": json.dumps(["test_suite.py::test_heavy"])}
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {t["outcome"] for t in report["tests"]} == {"passed"}, report
+    assert len(report["tests"]) == 7
+    out = tmp_path / "out"
+    heavy = json.loads((out / "heavy").read_text())
+    lights = [json.loads((out / f"light{n}").read_text()) for n in range(6)]
+    assert len({w["pid"] for w in lights}) == 2, "both workers ran the other tests"
+    assert all(w["ended"] <= heavy["started"] for w in lights), (heavy, lights)
