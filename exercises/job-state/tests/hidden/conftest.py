@@ -6,6 +6,20 @@ import httpx
 import jobclient
 import pytest
 
+# The modules whose tests wait longest (deadlines, Retry-After) run first: with several
+# workers claiming tests in collection order, a long test claimed last is what everyone
+# else waits for at the end.
+LONGEST_FIRST = ("test_timeouts.py", "test_retries.py")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(autouse=True)
 def no_leftover_work(app_url):
