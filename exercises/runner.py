@@ -118,8 +118,10 @@ def hidden_spec(
     on_line: Callable[[str], None] | None = None,
     ports: tuple[int, int] = (APP_PORT, PROVIDER_PORT),
     workers: int | None = None,
+    criterion: str | None = None,
 ) -> RunSpec:
-    """The two-party RunSpec for the hidden suite, with the exercise's workers (or `workers`)."""
+    """The two-party RunSpec for the hidden suite, with the exercise's workers (or `workers`);
+    only `criterion`'s tests when it is given."""
     from sandbox.spec import Party, RunSpec
 
     workers = exercise.workers if workers is None else workers
@@ -157,6 +159,8 @@ def hidden_spec(
         "FAULTLINE_CANDIDATE_DIR": "candidate",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
+    if criterion is not None:
+        tester_env["FAULTLINE_CRITERION"] = criterion
     if len(pairs) > 1:
         tester_env["FAULTLINE_WORKERS"] = json.dumps(
             [[f"http://127.0.0.1:{a}", p] for a, p in pairs]
@@ -320,8 +324,9 @@ def run_hidden(
     backend: str | None = None,
     seed: int | None = None,
     on_line: Callable[[str], None] | None = None,
+    criterion: str | None = None,
 ) -> SuiteResult:
-    """Run the hidden suite against `files`.
+    """Run the hidden suite against `files` (only `criterion`'s tests when it is given).
 
     Raises RunnerError or sandbox.SandboxError when the infrastructure failed.
     """
@@ -334,6 +339,7 @@ def run_hidden(
         on_line=on_line,
         ports=_ports(backend),
         workers=1 if backend == LOCAL_BACKEND else None,
+        criterion=criterion,
     )
     run = _execute(spec, backend)
     assert run.tester is not None

@@ -22,6 +22,8 @@ Environment (all optional):
                                its own provider on the i-th port (hidden runs, see below)
   FAULTLINE_ALONE              JSON list of test files or file::name: with workers, these
                                run after every worker's share, one at a time, nothing beside
+  FAULTLINE_CRITERION          run only the tests of this rubric criterion (the exercise
+                               check grades a mutant on the criterion it names)
 
 Workers: the session collects once, then forks one process per extra worker. Each
 worker starts its own provider and claims the next unclaimed test (an O_EXCL file per
@@ -357,8 +359,14 @@ def js(candidate_dir: Path) -> Any:
 # -- reporting --
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     assert _state is not None
+    only = os.environ.get("FAULTLINE_CRITERION")
+    if only:
+        left_out = [item for item in items if item_criterion(item) != only]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if item_criterion(item) == only]
     for item in items:
         tid = item_id(item)
         _state.entries[item.nodeid] = _TestEntry(

@@ -96,7 +96,7 @@ def test_the_sharp_pass_fails_on_a_sentence_no_mutant_breaks():
     lines: list[str] = []
     _check_sharp(
         dataclasses.replace(exercise, mutants=without),
-        lambda files, label: None,
+        lambda files, label, **_: None,
         problems.append,
         lines.append,
     )
@@ -108,5 +108,5 @@ def test_the_sharp_pass_fails_on_a_sentence_no_mutant_breaks():
         "(add a plausible wrong solution under mutants/ with spec = ['button.missing'] in its "
         "mutant.toml)"
     ]
-    _check_sharp(exercise, lambda files, label: None, problems.append, lines.append)
+    _check_sharp(exercise, lambda files, label, **_: None, problems.append, lines.append)
     assert len(problems) == 1

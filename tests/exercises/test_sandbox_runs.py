@@ -90,7 +90,7 @@ def test_check_reports_each_exercise_in_one_block_and_fails_on_a_blunt_mutant(tm
         assert sum(line.startswith("mutant ") for line in block) == 1
         assert any(line.startswith("starter: overall") for line in block)
     assert any(
-        line.startswith("mutant old-field-removed: correctness") and ") ok; overall" in line
+        line.startswith("mutant old-field-removed: correctness") and "(expected 0) ok" in line
         for line in sharp
     )
 
@@ -145,6 +145,17 @@ def test_results_stream_live_as_lines(exercise, backend):
         "output",
     }
     assert suite.report["summary"]["passed"] == len(streamed)
+
+
+def test_a_hidden_run_limited_to_one_criterion_runs_only_its_tests(exercise, backend):
+    # What the exercise check grades a mutant with: the criterion whose level it checks.
+    whole = run_hidden(exercise, exercise.solution_files(), backend=backend).report["tests"]
+    full = {t["id"] for t in whole if t["criterion"] == "error-handling"}
+    assert 0 < len(full) < len(whole)
+    suite = run_hidden(exercise, exercise.solution_files(), backend=backend,
+                       criterion="error-handling")  # fmt: skip
+    ran = [t for t in suite.report["tests"] if t["outcome"] == "passed"]
+    assert {t["id"] for t in suite.report["tests"]} == {t["id"] for t in ran} == full
 
 
 def test_app_that_cannot_start_is_the_candidates_failure(exercise, backend):
