@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, manage, serving
-from tests.requirements import require_chromium
+from tests.live_server import chromium, manage, serving
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -47,15 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    executable = require_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_hiring_manager_goes_from_the_list_to_a_recorded_decision(server, browser) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, manage
+from tests.live_server import chromium, manage
 from tests.requirements import require_bwrap, require_chromium
 from tests.web.test_browser_flow import PASSWORD, running_server, server_env
 
@@ -37,17 +37,13 @@ def base(server_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium = require_chromium()
+    require_chromium()
     require_bwrap()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # CI machines run other suites at the same time
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def live_room(browser: Any, base: str, name: str, route: Any = None) -> tuple[Any, Any, list[str]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.live_server import CHROMIUM_ARGS, REPO, manage, serving
+from tests.live_server import REPO, chromium, manage, serving
 from tests.requirements import require_chromium
 
 PASSWORD = "pw-ivy-room-1"
@@ -84,15 +84,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(site: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def staff_page(browser: Any, base: str) -> Any:
