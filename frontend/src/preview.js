@@ -211,8 +211,6 @@ toggle.addEventListener("click", () => {
     loadedOnce = false;
   }
 });
-// The button is disabled in the page until here: a click before this script ran was lost.
-toggle.disabled = false;
 document.getElementById("preview-reload").addEventListener("click", () => navigate(address.value));
 document.getElementById("preview-go").addEventListener("submit", (event) => {
   event.preventDefault();
