@@ -103,7 +103,6 @@ def _trial_run(backend: str) -> str | None:
     kernel lets this process mount, unshare and switch users here (an unprivileged
     container passes every check and then cannot mount a tmpfs).
     """
-    os.environ["FAULTLINE_SANDBOX_WARM"] = "0"  # one run: nothing to pre-start
     spec = RunSpec(
         app=Party(command=["python3", "-c", "print('sandbox ok')"]),
         limits=Limits(wall_seconds=30, cpu_seconds=10),
