@@ -361,7 +361,7 @@ def js(candidate_dir: Path) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     assert _state is not None
-    only = os.environ.get("FAULTLINE_CRITERION")
+    only = _env("FAULTLINE_CRITERION", "")
     if only:
         left_out = [item for item in items if item_criterion(item) != only]
         if left_out:
